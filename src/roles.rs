@@ -1,0 +1,50 @@
+//! Roles that combine others: `ava migrate` and `ava dev`.
+
+use tokio::net::TcpListener;
+
+use crate::{config::Settings, emulator, ingress, shutdown::Shutdown, store::Store, worker};
+
+/// `ava migrate`: creates the schema and applies pending migrations.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = Store::connect_lazy(&settings.database)?;
+    store
+        .migrate(&settings.database.schema)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "migrations failed (database.url, schema {}): {e}",
+                settings.database.schema
+            )
+        })?;
+    tracing::info!(schema = %settings.database.schema, "migrations applied");
+    Ok(())
+}
+
+/// Webhook secret used by `ava dev` when none is configured.
+pub const DEV_SECRET: &str = "dev-secret";
+
+/// `ava dev`: migrations, ingress, worker and a Bot API emulator in one process.
+pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.http.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
+    let addr = listener.local_addr()?;
+    if settings.telegram.token.expose().is_empty() {
+        settings.telegram.token = crate::config::Secret::new("dev");
+        settings.telegram.api_url = format!("http://{addr}{}", emulator::MOUNT);
+        tracing::info!(
+            "no telegram.token: replies go to the built-in emulator, see GET /emulator/messages"
+        );
+    }
+    if settings.webhook.secret.expose().is_empty() {
+        settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);
+        tracing::info!("no webhook.secret: dev mode accepts the header value {DEV_SECRET:?}");
+    }
+    migrate(&settings).await?;
+    let router = ingress::router(&settings).await?.merge(emulator::router());
+    tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker and emulator running");
+    let serve = ingress::serve(listener, router, shutdown.clone());
+    let work = worker::run(settings, shutdown);
+    tokio::try_join!(serve, work)?;
+    Ok(())
+}

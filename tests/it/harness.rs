@@ -1,0 +1,184 @@
+//! Spawns AVA in-process against real servers, with Telegram faked by wiremock.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use ava::{config::Settings, shutdown::Shutdown, worker::Worker};
+use figment::providers::Serialized;
+use serde_json::json;
+use sqlx::PgPool;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path_regex},
+};
+
+/// Bot token the tests use; the fake Bot API expects it in the path.
+pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
+/// Webhook secret the tests use.
+pub(crate) const SECRET: &str = "test-secret_1";
+
+/// Redis the tests use (override with AVA_TEST_REDIS_URL).
+pub(crate) fn redis_url() -> String {
+    std::env::var("AVA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Postgres the tests use (override with AVA_TEST_DATABASE_URL).
+pub(crate) fn database_url() -> String {
+    std::env::var("AVA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fixture from `../shared/fixtures/updates/`.
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/updates")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+/// One running AVA: ingress on an ephemeral port, a worker to step, a fake Bot API.
+pub(crate) struct TestApp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) settings: Settings,
+    pub(crate) worker: Worker,
+    pub(crate) telegram: MockServer,
+    pub(crate) db: PgPool,
+    pub(crate) redis: redis::aio::MultiplexedConnection,
+    pub(crate) http: reqwest::Client,
+    shutdown: Shutdown,
+}
+
+impl TestApp {
+    /// Starts ingress and prepares a worker, isolated under a fresh prefix and schema.
+    pub(crate) async fn spawn() -> Self {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        let id = format!("{:016x}", rand::random::<u64>());
+        let telegram = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/bot[^/]+/sendMessage$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "ok": true,
+                "result": { "message_id": 77, "date": 1763856001, "chat": { "id": 424242001, "type": "private" }, "text": "hi" }
+            })))
+            .mount(&telegram)
+            .await;
+
+        let redis = redis::Client::open(redis_url())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| panic!("Redis at {} is unreachable ({e}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no", redis_url()));
+        let probe = PgPool::connect(&database_url()).await.unwrap_or_else(|e| {
+            panic!(
+                "Postgres at {} is unreachable ({e}). Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                database_url()
+            )
+        });
+
+        probe.close().await;
+        let schema = format!("t_{id}");
+        let fig = Settings::figment(None)
+            .merge(Serialized::default("telegram.api_url", telegram.uri()))
+            .merge(Serialized::default("telegram.token", TOKEN))
+            .merge(Serialized::default("webhook.secret", SECRET))
+            .merge(Serialized::default("http.addr", "127.0.0.1:0"))
+            .merge(Serialized::default("redis.url", redis_url()))
+            .merge(Serialized::default("redis.prefix", format!("avatest:{id}")))
+            .merge(Serialized::default("database.url", database_url()))
+            .merge(Serialized::default("database.schema", schema.clone()))
+            .merge(Serialized::default("database.max_connections", 4));
+        let settings = Settings::from_figment(fig).expect("test settings are valid");
+        ava::roles::migrate(&settings)
+            .await
+            .expect("migrations apply");
+
+        let shutdown = Shutdown::new();
+        let router = ava::ingress::router(&settings)
+            .await
+            .expect("ingress builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(ava::ingress::serve(listener, router, shutdown.clone()));
+        let worker = Worker::build(&settings).await.expect("worker builds");
+
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SET search_path TO \"{schema}\""
+                    )))
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&database_url())
+            .await
+            .expect("test pool");
+
+        Self {
+            addr,
+            settings,
+            worker,
+            telegram,
+            db,
+            redis,
+            http: reqwest::Client::new(),
+            shutdown,
+        }
+    }
+
+    /// POSTs `body` to the webhook with `secret` (None: no header).
+    pub(crate) async fn post_update(
+        &self,
+        body: Vec<u8>,
+        secret: Option<&str>,
+    ) -> reqwest::StatusCode {
+        let mut req = self
+            .http
+            .post(format!(
+                "http://{}{}",
+                self.addr, self.settings.webhook.path
+            ))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(secret) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        req.send().await.expect("webhook reachable").status()
+    }
+
+    /// Every Redis key under this test's prefix.
+    pub(crate) async fn redis_keys(&self) -> Vec<String> {
+        let mut conn = self.redis.clone();
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.settings.redis.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS")
+    }
+
+    /// Stops the ingress and removes this test's keys and schema.
+    pub(crate) async fn cleanup(self) {
+        self.shutdown.cancel();
+        let keys = self.redis_keys().await;
+        let mut conn = self.redis.clone();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut conn)
+                .await
+                .expect("DEL");
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.settings.database.schema
+        )))
+        .execute(&self.db)
+        .await
+        .expect("drop schema");
+    }
+}
