@@ -7,15 +7,12 @@ use crate::{config::Settings, emulator, ingress, shutdown::Shutdown, store::Stor
 /// `ava migrate`: creates the schema and applies pending migrations.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = Store::connect_lazy(&settings.database)?;
-    store
-        .migrate(&settings.database.schema)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "migrations failed (database.url, schema {}): {e}",
-                settings.database.schema
-            )
-        })?;
+    store.migrate(&settings.database.schema).await.map_err(|e| {
+        anyhow::anyhow!(
+            "migrations failed (database.url, schema {}): {e}",
+            settings.database.schema
+        )
+    })?;
     tracing::info!(schema = %settings.database.schema, "migrations applied");
     Ok(())
 }
@@ -32,9 +29,7 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     if settings.telegram.token.expose().is_empty() {
         settings.telegram.token = crate::config::Secret::new("dev");
         settings.telegram.api_url = format!("http://{addr}{}", emulator::MOUNT);
-        tracing::info!(
-            "no telegram.token: replies go to the built-in emulator, see GET /emulator/messages"
-        );
+        tracing::info!("no telegram.token: replies go to the built-in emulator, see GET /emulator/messages");
     }
     if settings.webhook.secret.expose().is_empty() {
         settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);

@@ -44,11 +44,7 @@ pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
 }
 
 /// Serves `router` on `listener` until `shutdown`; in-flight requests finish first.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
+pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;

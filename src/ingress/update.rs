@@ -16,11 +16,7 @@ pub struct Envelope {
 impl Envelope {
     /// The update's kind, e.g. `message` or `callback_query`.
     pub fn kind(&self) -> &str {
-        self.rest
-            .keys()
-            .next()
-            .map(String::as_str)
-            .unwrap_or("unknown")
+        self.rest.keys().next().map(String::as_str).unwrap_or("unknown")
     }
 
     fn body(&self) -> Option<&Value> {

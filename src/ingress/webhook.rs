@@ -45,10 +45,7 @@ pub(super) async fn receive(
         }
         Err(e) => {
             tracing::error!(update_id = update.update_id, error = %e, "cannot queue update; Telegram will retry");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "queue unavailable, retry later",
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, "queue unavailable, retry later")
         }
     }
 }

@@ -124,13 +124,11 @@ impl Store {
 
     /// Records how an update's processing ended.
     pub async fn finish_update(&self, update_id: i64, outcome: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE message_log SET finished_at = now(), outcome = $2 WHERE update_id = $1",
-        )
-        .bind(update_id)
-        .bind(outcome)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE message_log SET finished_at = now(), outcome = $2 WHERE update_id = $1")
+            .bind(update_id)
+            .bind(outcome)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -80,10 +80,7 @@ impl BotApi {
         let msg: Value = self
             .call("sendMessage", &json!({ "chat_id": chat_id, "text": text }))
             .await?;
-        let message_id = msg
-            .get("message_id")
-            .and_then(Value::as_i64)
-            .unwrap_or_default();
+        let message_id = msg.get("message_id").and_then(Value::as_i64).unwrap_or_default();
         Ok(Sent {
             message_id,
             latency: started.elapsed(),
@@ -91,11 +88,7 @@ impl BotApi {
     }
 
     /// Calls `method` with a JSON body and decodes `result`.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        body: &Value,
-    ) -> Result<T, TelegramError> {
+    pub async fn call<T: DeserializeOwned>(&self, method: &str, body: &Value) -> Result<T, TelegramError> {
         let url = format!("{}/bot{}/{method}", self.base, self.token.expose());
         let response = self
             .http
@@ -106,10 +99,7 @@ impl BotApi {
             .map_err(|e| TelegramError::Transient(e.without_url().to_string()))?;
         let status = response.status();
         let envelope: Envelope = response.json().await.map_err(|e| {
-            TelegramError::Transient(format!(
-                "HTTP {status}, unreadable body: {}",
-                e.without_url()
-            ))
+            TelegramError::Transient(format!("HTTP {status}, unreadable body: {}", e.without_url()))
         })?;
         if envelope.ok {
             let result = envelope.result.unwrap_or(Value::Null);

@@ -85,8 +85,7 @@ impl Worker {
             lane: job.lane.as_str(),
             text: envelope.text(),
             raw: &raw,
-            received_at: DateTime::from_timestamp_millis(job.enqueued_at_ms as i64)
-                .unwrap_or(started_at),
+            received_at: DateTime::from_timestamp_millis(job.enqueued_at_ms as i64).unwrap_or(started_at),
             started_at,
             attempts: job.attempts as i32,
             worker: &self.name,
@@ -150,9 +149,7 @@ impl Worker {
         }
         match result {
             Ok(_) => Outcome::Done,
-            Err(TelegramError::RetryAfter(after)) => {
-                Outcome::RetryAfter(after, "Telegram 429".into())
-            }
+            Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
             Err(e @ TelegramError::Transient(_)) => Outcome::Retry(e.to_string()),
             Err(e @ TelegramError::Refused { .. }) => Outcome::Permanent(e.to_string()),
         }

@@ -50,7 +50,10 @@ pub(crate) struct TestApp {
 impl TestApp {
     /// Starts ingress and prepares a worker, isolated under a fresh prefix and schema.
     pub(crate) async fn spawn() -> Self {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let id = format!("{:016x}", rand::random::<u64>());
         let telegram = MockServer::start().await;
         Mock::given(method("POST"))
@@ -87,17 +90,11 @@ impl TestApp {
             .merge(Serialized::default("database.schema", schema.clone()))
             .merge(Serialized::default("database.max_connections", 4));
         let settings = Settings::from_figment(fig).expect("test settings are valid");
-        ava::roles::migrate(&settings)
-            .await
-            .expect("migrations apply");
+        ava::roles::migrate(&settings).await.expect("migrations apply");
 
         let shutdown = Shutdown::new();
-        let router = ava::ingress::router(&settings)
-            .await
-            .expect("ingress builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let router = ava::ingress::router(&settings).await.expect("ingress builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(ava::ingress::serve(listener, router, shutdown.clone()));
         let worker = Worker::build(&settings).await.expect("worker builds");
@@ -107,11 +104,9 @@ impl TestApp {
             .after_connect(move |conn, _| {
                 let schema = schema.clone();
                 Box::pin(async move {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SET search_path TO \"{schema}\""
-                    )))
-                    .execute(conn)
-                    .await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO \"{schema}\"")))
+                        .execute(conn)
+                        .await?;
                     Ok(())
                 })
             })
@@ -132,17 +127,10 @@ impl TestApp {
     }
 
     /// POSTs `body` to the webhook with `secret` (None: no header).
-    pub(crate) async fn post_update(
-        &self,
-        body: Vec<u8>,
-        secret: Option<&str>,
-    ) -> reqwest::StatusCode {
+    pub(crate) async fn post_update(&self, body: Vec<u8>, secret: Option<&str>) -> reqwest::StatusCode {
         let mut req = self
             .http
-            .post(format!(
-                "http://{}{}",
-                self.addr, self.settings.webhook.path
-            ))
+            .post(format!("http://{}{}", self.addr, self.settings.webhook.path))
             .header("content-type", "application/json")
             .body(body);
         if let Some(secret) = secret {

@@ -12,23 +12,14 @@ use crate::harness::{SECRET, TestApp, fixture};
 async fn start_gets_a_welcome_and_both_rows_are_logged() {
     let app = TestApp::spawn().await;
 
-    let status = app
-        .post_update(fixture("message_start.json"), Some(SECRET))
-        .await;
+    let status = app.post_update(fixture("message_start.json"), Some(SECRET)).await;
     assert_eq!(status, 200);
     assert_eq!(
-        app.worker
-            .try_execute_one(Duration::from_secs(5))
-            .await
-            .unwrap(),
+        app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap(),
         Step::Ran(Outcome::Done)
     );
 
-    let requests = app
-        .telegram
-        .received_requests()
-        .await
-        .expect("recording on");
+    let requests = app.telegram.received_requests().await.expect("recording on");
     let sends: Vec<Value> = requests
         .iter()
         .filter(|r| r.url.path().ends_with("/sendMessage"))
@@ -36,28 +27,19 @@ async fn start_gets_a_welcome_and_both_rows_are_logged() {
         .collect();
     assert_eq!(sends.len(), 1, "exactly one sendMessage");
     assert_eq!(sends[0]["chat_id"], 424242001);
-    assert!(
-        sends[0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("Welcome to AVA")
-    );
+    assert!(sends[0]["text"].as_str().unwrap().starts_with("Welcome to AVA"));
 
     let (kind, text): (String, Option<String>) =
         sqlx::query_as("SELECT kind, text FROM message_log WHERE update_id = 100000001")
             .fetch_one(&app.db)
             .await
             .expect("message_log row for update 100000001");
-    assert_eq!(
-        (kind.as_str(), text.as_deref()),
-        ("message", Some("/start"))
-    );
-    let (chat_id, status, message_id): (i64, String, Option<i64>) = sqlx::query_as(
-        "SELECT chat_id, status, message_id FROM outbound_log WHERE update_id = 100000001",
-    )
-    .fetch_one(&app.db)
-    .await
-    .expect("outbound_log row for the reply");
+    assert_eq!((kind.as_str(), text.as_deref()), ("message", Some("/start")));
+    let (chat_id, status, message_id): (i64, String, Option<i64>) =
+        sqlx::query_as("SELECT chat_id, status, message_id FROM outbound_log WHERE update_id = 100000001")
+            .fetch_one(&app.db)
+            .await
+            .expect("outbound_log row for the reply");
     assert_eq!(
         (chat_id, status.as_str(), message_id),
         (424242001, "sent", Some(77))
@@ -75,14 +57,8 @@ async fn wrong_or_missing_secret_gets_401_and_queues_nothing() {
             .await,
         401
     );
-    assert_eq!(
-        app.post_update(fixture("message_start.json"), None).await,
-        401
-    );
-    assert!(
-        app.redis_keys().await.is_empty(),
-        "nothing written to Redis"
-    );
+    assert_eq!(app.post_update(fixture("message_start.json"), None).await, 401);
+    assert!(app.redis_keys().await.is_empty(), "nothing written to Redis");
     assert_eq!(
         app.worker
             .try_execute_one(Duration::from_millis(200))
@@ -107,10 +83,7 @@ async fn help_lists_commands_and_unknown_text_points_to_help() {
     assert_eq!(app.post_update(other.to_vec(), Some(SECRET)).await, 200);
     for _ in 0..2 {
         assert_eq!(
-            app.worker
-                .try_execute_one(Duration::from_secs(5))
-                .await
-                .unwrap(),
+            app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap(),
             Step::Ran(Outcome::Done)
         );
     }

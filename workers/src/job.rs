@@ -44,9 +44,7 @@ impl FromStr for Lane {
             "high" => Ok(Lane::High),
             "normal" => Ok(Lane::Normal),
             "low" => Ok(Lane::Low),
-            other => Err(format!(
-                "unknown lane {other:?} (expected high, normal or low)"
-            )),
+            other => Err(format!("unknown lane {other:?} (expected high, normal or low)")),
         }
     }
 }

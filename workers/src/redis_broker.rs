@@ -84,8 +84,8 @@ impl RedisBroker {
         let popped: Option<(String, Vec<u8>)> = conn.brpop(keys, wait.as_secs_f64()).await?;
         popped
             .map(|(_, body)| {
-                let mut job: Job = serde_json::from_slice(&body)
-                    .map_err(|e| BrokerError::Corrupt(e.to_string()))?;
+                let mut job: Job =
+                    serde_json::from_slice(&body).map_err(|e| BrokerError::Corrupt(e.to_string()))?;
                 job.attempts += 1;
                 Ok(job)
             })
