@@ -33,7 +33,8 @@ pub(super) async fn receive(
         .chat_id()
         .map(|id| id.to_string())
         .unwrap_or_else(|| format!("update:{}", update.update_id));
-    let job = NewJob::new(lane, key, body.to_vec()).with_id(update.update_id.to_string());
+    let job = NewJob::new(crate::worker::TELEGRAM_UPDATE, lane, key, body.to_vec())
+        .with_id(update.update_id.to_string());
     match state.broker.enqueue(job).await {
         Ok(Enqueued::Queued(_)) => {
             tracing::debug!(update_id = update.update_id, kind = update.kind(), %lane, "queued");

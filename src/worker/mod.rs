@@ -16,6 +16,9 @@ use crate::{
     telegram::{BotApi, TelegramError},
 };
 
+/// Job kind of a Telegram update queued by the ingress or the poller.
+pub const TELEGRAM_UPDATE: &str = "telegram_update";
+
 /// How long an idle consumer blocks waiting for a job before it checks for shutdown.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
@@ -62,6 +65,13 @@ impl Worker {
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
+        match job.kind.as_str() {
+            TELEGRAM_UPDATE => self.handle_update(job).await,
+            other => Outcome::Permanent(format!("unknown job kind {other:?}")),
+        }
+    }
+
+    async fn handle_update(&self, job: &Job) -> Outcome {
         let started_at = Utc::now();
         let raw: Value = match serde_json::from_slice(&job.payload) {
             Ok(raw) => raw,

@@ -54,6 +54,8 @@ impl FromStr for Lane {
 pub struct NewJob {
     /// An explicit id makes the enqueue idempotent within the dedupe window.
     pub id: Option<String>,
+    /// What the job is, e.g. `telegram_update`; the handler dispatches on it.
+    pub kind: String,
     /// The lane the job waits in.
     pub lane: Lane,
     /// Jobs with the same ordering key run one at a time, in enqueue order.
@@ -63,10 +65,16 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    /// A job for `key` in `lane` carrying `payload`.
-    pub fn new(lane: Lane, key: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
+    /// A job of `kind` for `key` in `lane` carrying `payload`.
+    pub fn new(
+        kind: impl Into<String>,
+        lane: Lane,
+        key: impl Into<String>,
+        payload: impl Into<Vec<u8>>,
+    ) -> Self {
         Self {
             id: None,
+            kind: kind.into(),
             lane,
             key: key.into(),
             payload: payload.into(),
@@ -94,6 +102,8 @@ pub enum Enqueued {
 pub struct Job {
     /// Unique id.
     pub id: String,
+    /// What the job is; the handler dispatches on it.
+    pub kind: String,
     /// Lane it was queued in.
     pub lane: Lane,
     /// Ordering key.

@@ -59,6 +59,7 @@ impl RedisBroker {
         };
         let record = Job {
             id: id.clone(),
+            kind: job.kind,
             lane: job.lane,
             key: job.key,
             payload: job.payload,
