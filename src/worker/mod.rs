@@ -128,7 +128,7 @@ impl Worker {
         let Some(text) = message.text() else {
             return Outcome::Done;
         };
-        let reply = conversation::reply_to(text);
+        let reply = text.to_owned();
         self.send(update_id, message.chat.id.0, &reply).await
     }
 
