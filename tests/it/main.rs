@@ -5,3 +5,5 @@
 
 mod harness;
 mod walking_skeleton;
+mod chat;
+mod conversations;
