@@ -7,3 +7,6 @@ mod harness;
 mod walking_skeleton;
 mod chat;
 mod conversations;
+mod alerts;
+mod breakers;
+mod scheduler;
