@@ -185,3 +185,52 @@ impl ChatStates {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn states() -> ChatStates {
+        let url = std::env::var("AVA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let conn = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("Redis at {url} is unreachable ({e}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no")
+            });
+        ChatStates::new(conn, &format!("avatest:{:016x}", rand::random::<u64>()), 60)
+    }
+
+    #[tokio::test]
+    async fn a_stale_version_loses_the_race_and_writes_nothing() {
+        let chats = states().await;
+        let fresh = chats.load(7).await.unwrap();
+        assert_eq!((fresh.version, &fresh.state), (0, &State::Idle));
+        let waiting = State::AwaitingTicker { tries: 0 };
+        assert!(chats.save(7, 0, &waiting, "u1", &[], 99).await.unwrap());
+        // A second writer that also read version 0 loses, and changes nothing.
+        let other = State::AwaitingTicker { tries: 5 };
+        assert!(!chats.save(7, 0, &other, "u2", &[], 0).await.unwrap());
+        let stored = chats.load(7).await.unwrap();
+        assert_eq!((stored.version, &stored.state, stored.deadline_ms), (1, &waiting, 99));
+        assert_eq!(stored.applied.as_deref(), Some("u1"));
+        let mut conn = chats.conn.clone();
+        let _: () = redis::cmd("DEL").arg(chats.key(7)).query_async(&mut conn).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn timers_fire_once_per_deadline() {
+        let chats = states().await;
+        chats.arm_timer(1, 1_000).await.unwrap();
+        chats.arm_timer(2, 5_000).await.unwrap();
+        assert_eq!(chats.due(2_000, 10).await.unwrap(), vec![(1, 1_000)]);
+        // A newer deadline survives the removal of the one that fired.
+        chats.arm_timer(1, 9_000).await.unwrap();
+        chats.disarm_timer_if(1, 1_000).await.unwrap();
+        assert_eq!(chats.due(10_000, 10).await.unwrap(), vec![(2, 5_000), (1, 9_000)]);
+        chats.disarm_timer(1).await.unwrap();
+        chats.disarm_timer(2).await.unwrap();
+        assert!(chats.due(u64::MAX / 2, 10).await.unwrap().is_empty());
+    }
+}

@@ -146,3 +146,52 @@ async fn the_paper_broker_places_one_order_per_idempotency_key() {
     assert_eq!(broker.positions(9).await.unwrap()[0].quantity, 10, "the rejected order left no trace");
     tokio::time::timeout(Duration::from_secs(5), app.cleanup()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
+    // Per-chat order normally keeps two jobs of one chat apart; this forces them to overlap to
+    // show the compare-and-set catches it: a slow quote holds the first job while /cancel runs.
+    let app = TestApp::spawn().await;
+    let provider = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/quote/AAPL"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "symbol": "AAPL", "price": 191.5, "previous_close": 190.0, "volume": 1000, "at": "2026-11-23T15:00:00Z"
+                }))
+                .set_delay(Duration::from_millis(700)),
+        )
+        .mount(&provider)
+        .await;
+    let settings = settings_with(&app, |s| {
+        s.market_data.provider = "http".into();
+        s.market_data.base_url = provider.uri();
+    });
+    let slow = Worker::build(&settings).await.unwrap();
+    let fast = Worker::build(&settings).await.unwrap();
+    say(&app, &fast, message(510_001, "analyze a stock")).await;
+
+    assert_eq!(app.post_update(message(510_002, "AAPL"), Some(crate::harness::SECRET)).await, 200);
+    let first = tokio::spawn(async move { slow.try_execute_one(Duration::from_secs(5)).await.unwrap() });
+    // Bounded wait until the slow job is inside its quote call.
+    for _ in 0..100 {
+        if !provider.received_requests().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    say(&app, &fast, message(510_003, "/cancel")).await;
+    last_sent_contains(&app, "Cancelled a stock analysis (waiting for a ticker)").await;
+
+    let outcome = first.await.unwrap();
+    assert!(
+        matches!(outcome, ava::worker::Step::Ran(workers::Outcome::Retry(ref why)) if why.contains("changed concurrently")),
+        "{outcome:?}"
+    );
+    // The cancel stands: nothing overwrote it, and the loser sent nothing.
+    last_sent_contains(&app, "Cancelled").await;
+    say(&app, &fast, message(510_004, "/status")).await;
+    last_sent_contains(&app, "Nothing in progress.").await;
+    app.cleanup().await;
+}

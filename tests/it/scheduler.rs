@@ -50,3 +50,26 @@ async fn two_schedulers_fire_each_tick_exactly_once() {
     assert_eq!(seen, expected);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_data_collector_records_watched_symbols_for_history() {
+    let app = TestApp::spawn().await;
+    let mut scheduler = Scheduler::build(&app.settings, "collector-test".into()).await.unwrap();
+    scheduler
+        .tick(chrono::Utc::now().timestamp_millis() as u64)
+        .await
+        .unwrap();
+    crate::chat::drain(&app.worker).await;
+    let symbols: Vec<String> = sqlx::query_scalar("SELECT DISTINCT symbol FROM price_history ORDER BY symbol")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    let mut watchlist = app.settings.scheduler.watchlist.clone();
+    watchlist.sort();
+    assert_eq!(symbols, watchlist, "one quote per watched symbol");
+
+    crate::chat::say(&app, &app.worker, crate::chat::message(600_001, "/history SPY 7d")).await;
+    let history = crate::chat::last_sent_contains(&app, "<b>SPY</b>, last 7 days").await;
+    assert!(history.matches('$').count() >= 5, "a row per day: {history}");
+    app.cleanup().await;
+}
