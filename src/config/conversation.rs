@@ -28,7 +28,10 @@ impl ConversationSettings {
             ));
         }
         if self.bot_username.starts_with('@') {
-            return Err(invalid("conversation.bot_username", "give it without the leading @"));
+            return Err(invalid(
+                "conversation.bot_username",
+                "give it without the leading @",
+            ));
         }
         Ok(())
     }

@@ -78,9 +78,18 @@ impl MarketDataSettings {
                     ));
                 }
             }
-            _ => return Err(invalid("market_data.provider", "must be \"simulated\" or \"http\"")),
+            _ => {
+                return Err(invalid(
+                    "market_data.provider",
+                    "must be \"simulated\" or \"http\"",
+                ));
+            }
         }
-        if self.simulated_prices.values().any(|p| !(p.is_finite() && *p > 0.0)) {
+        if self
+            .simulated_prices
+            .values()
+            .any(|p| !(p.is_finite() && *p > 0.0))
+        {
             return Err(invalid("market_data.simulated_prices", "prices must be positive"));
         }
         self.guard().validate([
@@ -114,7 +123,10 @@ pub struct BrokerSettings {
 impl BrokerSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if self.provider != "paper" {
-            return Err(invalid("broker.provider", "must be \"paper\" (the only broker so far)"));
+            return Err(invalid(
+                "broker.provider",
+                "must be \"paper\" (the only broker so far)",
+            ));
         }
         self.guard().validate([
             "broker.timeout_ms",

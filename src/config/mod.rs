@@ -19,9 +19,7 @@ use serde::Deserialize;
 
 pub use conversation::ConversationSettings;
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
-pub use integrations::{
-    BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings,
-};
+pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};

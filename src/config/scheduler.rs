@@ -40,7 +40,10 @@ impl SchedulerSettings {
             }
         }
         if self.tick_ms >= self.lease_secs * 1000 {
-            return Err(invalid("scheduler.tick_ms", "must be shorter than scheduler.lease_secs"));
+            return Err(invalid(
+                "scheduler.tick_ms",
+                "must be shorter than scheduler.lease_secs",
+            ));
         }
         if self.watchlist.iter().any(|s| s.is_empty() || s.len() > 10) {
             return Err(invalid("scheduler.watchlist", "symbols must be 1-10 characters"));

@@ -54,14 +54,22 @@ pub fn parse(name: &str, args: &str) -> Result<Command, &'static str> {
             _ => return Err(usage::PRICE),
         },
         "history" | "trend" => {
-            let usage = if name == "history" { usage::HISTORY } else { usage::TREND };
+            let usage = if name == "history" {
+                usage::HISTORY
+            } else {
+                usage::TREND
+            };
             let default_days = if name == "history" { 7 } else { 30 };
             let (s, days) = match words.as_slice() {
                 [s] => (symbol(s).ok_or(usage)?, default_days),
                 [s, p] => (symbol(s).ok_or(usage)?, period_days(p).ok_or(usage)?),
                 _ => return Err(usage),
             };
-            if name == "history" { Command::History(s, days) } else { Command::Trend(s, days) }
+            if name == "history" {
+                Command::History(s, days)
+            } else {
+                Command::Trend(s, days)
+            }
         }
         "compare" => {
             let symbols: Option<Vec<String>> = words.iter().map(|w| symbol(w.trim_matches(','))).collect();
@@ -81,7 +89,11 @@ pub fn parse(name: &str, args: &str) -> Result<Command, &'static str> {
         },
         "buy" => match words.as_slice() {
             [s, q] => {
-                let qty = q.parse::<u32>().ok().filter(|q| (1..=100_000).contains(q)).ok_or(usage::BUY)?;
+                let qty = q
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|q| (1..=100_000).contains(q))
+                    .ok_or(usage::BUY)?;
                 Command::Buy(symbol(s).ok_or(usage::BUY)?, qty)
             }
             _ => return Err(usage::BUY),
@@ -116,7 +128,11 @@ pub fn period_days(s: &str) -> Option<u32> {
 
 /// `AAPL > 200`, `AAPL>200`, `AAPL above 200`, `AAPL < 150.5`.
 fn parse_alert(args: &str) -> Option<Command> {
-    let spaced = args.replace(">=", " > ").replace("<=", " < ").replace('>', " > ").replace('<', " < ");
+    let spaced = args
+        .replace(">=", " > ")
+        .replace("<=", " < ")
+        .replace('>', " > ")
+        .replace('<', " < ");
     let words: Vec<&str> = spaced.split_whitespace().collect();
     let [s, op, price] = words.as_slice() else {
         return None;
@@ -135,14 +151,21 @@ mod tests {
     fn arguments_parse_or_give_usage() {
         assert_eq!(parse("price", "aapl"), Ok(Command::Price("AAPL".into())));
         assert_eq!(parse("price", ""), Err(usage::PRICE));
-        assert_eq!(parse("history", "AAPL 7d"), Ok(Command::History("AAPL".into(), 7)));
+        assert_eq!(
+            parse("history", "AAPL 7d"),
+            Ok(Command::History("AAPL".into(), 7))
+        );
         assert_eq!(parse("trend", "TSLA 3m"), Ok(Command::Trend("TSLA".into(), 90)));
         assert_eq!(parse("trend", "TSLA"), Ok(Command::Trend("TSLA".into(), 30)));
         assert_eq!(parse("history", "AAPL 7x"), Err(usage::HISTORY));
         assert_eq!(parse("history", "AAPL 99y"), Err(usage::HISTORY));
         assert_eq!(
             parse("compare", "AAPL MSFT NVDA"),
-            Ok(Command::Compare(vec!["AAPL".into(), "MSFT".into(), "NVDA".into()]))
+            Ok(Command::Compare(vec![
+                "AAPL".into(),
+                "MSFT".into(),
+                "NVDA".into()
+            ]))
         );
         assert_eq!(parse("compare", "AAPL"), Err(usage::COMPARE));
         assert_eq!(

@@ -38,7 +38,11 @@ pub fn command_of(text: &str) -> Option<&str> {
 /// `bot_username` (without `@`, may be empty) is how groups address this bot: `/price@ava_bot`.
 pub fn text_event(text: &str, bot_username: &str) -> Option<Event> {
     let trimmed = text.trim();
-    let Some(first) = trimmed.split_whitespace().next().and_then(|w| w.strip_prefix('/')) else {
+    let Some(first) = trimmed
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.strip_prefix('/'))
+    else {
         return Some(Event::Text(trimmed.to_owned()));
     };
     let (name, mention) = first.split_once('@').unwrap_or((first, ""));
@@ -75,10 +79,19 @@ mod tests {
                 args: args.into(),
             })
         };
-        assert_eq!(text_event("/alerts@ava_wheel_bot list", "ava_wheel_bot"), cmd("alerts", "list"));
-        assert_eq!(text_event("/Price@AVA_wheel_bot aapl", "ava_wheel_bot"), cmd("price", "aapl"));
+        assert_eq!(
+            text_event("/alerts@ava_wheel_bot list", "ava_wheel_bot"),
+            cmd("alerts", "list")
+        );
+        assert_eq!(
+            text_event("/Price@AVA_wheel_bot aapl", "ava_wheel_bot"),
+            cmd("price", "aapl")
+        );
         assert_eq!(text_event("/price@other_bot AAPL", "ava_wheel_bot"), None);
         assert_eq!(text_event("/price@other_bot AAPL", ""), cmd("price", "AAPL"));
-        assert_eq!(text_event(" analyze a stock ", ""), Some(Event::Text("analyze a stock".into())));
+        assert_eq!(
+            text_event(" analyze a stock ", ""),
+            Some(Event::Text("analyze a stock".into()))
+        );
     }
 }

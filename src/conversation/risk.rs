@@ -38,7 +38,14 @@ pub fn check(order: &OrderRequest, account: &Account, positions: &[Position], ma
     let (required_cash, new_exposure) = match (&order.instrument, order.side) {
         (Instrument::Stock, Side::Buy) => (order.limit_price * units, order.limit_price * units),
         (Instrument::Stock, Side::Sell) => (0.0, -order.limit_price * units),
-        (Instrument::Option { kind: OptionKind::Put, strike, .. }, Side::Sell) => {
+        (
+            Instrument::Option {
+                kind: OptionKind::Put,
+                strike,
+                ..
+            },
+            Side::Sell,
+        ) => {
             let collateral = strike * 100.0 * units;
             (collateral - order.limit_price * 100.0 * units, collateral)
         }
@@ -61,7 +68,11 @@ pub fn check(order: &OrderRequest, account: &Account, positions: &[Position], ma
         .map(|p| p.exposure)
         .sum();
     let exposure_after = ticker_exposure + new_exposure;
-    let share_after = if portfolio > 0.0 { exposure_after / portfolio } else { 1.0 };
+    let share_after = if portfolio > 0.0 {
+        exposure_after / portfolio
+    } else {
+        1.0
+    };
 
     let mut problems = Vec::new();
     if required_cash > buying_power {
@@ -72,7 +83,13 @@ pub fn check(order: &OrderRequest, account: &Account, positions: &[Position], ma
         ));
     }
     let needs_shares = match (&order.instrument, order.side) {
-        (Instrument::Option { kind: OptionKind::Call, .. }, Side::Sell) => Some(100 * i64::from(order.quantity)),
+        (
+            Instrument::Option {
+                kind: OptionKind::Call,
+                ..
+            },
+            Side::Sell,
+        ) => Some(100 * i64::from(order.quantity)),
         (Instrument::Stock, Side::Sell) => Some(i64::from(order.quantity)),
         _ => None,
     };
@@ -121,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_put_within_limits_passes() {
-        let account = Account { cash: 100_000.0, reserved: 0.0 };
+        let account = Account {
+            cash: 100_000.0,
+            reserved: 0.0,
+        };
         let r = check(&put(180.0), &account, &[], 0.25);
         assert!(r.passed(), "{:?}", r.problems);
         assert_eq!(r.required_cash, 17_800.0);
@@ -130,7 +150,10 @@ mod tests {
 
     #[test]
     fn failures_are_explained() {
-        let poor = Account { cash: 10_000.0, reserved: 0.0 };
+        let poor = Account {
+            cash: 10_000.0,
+            reserved: 0.0,
+        };
         let r = check(&put(180.0), &poor, &[], 0.25);
         assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
         assert!(r.problems[0].starts_with("Not enough buying power"));
@@ -141,7 +164,19 @@ mod tests {
             strike: 200.0,
             expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
         };
-        let r = check(&call, &Account { cash: 100_000.0, reserved: 0.0 }, &[], 0.25);
-        assert!(r.problems[0].contains("You hold 0 shares of AAPL"), "{:?}", r.problems);
+        let r = check(
+            &call,
+            &Account {
+                cash: 100_000.0,
+                reserved: 0.0,
+            },
+            &[],
+            0.25,
+        );
+        assert!(
+            r.problems[0].contains("You hold 0 shares of AAPL"),
+            "{:?}",
+            r.problems
+        );
     }
 }

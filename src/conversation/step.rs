@@ -49,7 +49,9 @@ fn on_command(state: State, name: &str, args: &str) -> (State, Vec<Effect>) {
         Command::Cancel => cancel(state),
         Command::Start => (
             state,
-            vec![Effect::Send(Reply::text(text::WELCOME).with_keyboard(text::menu()))],
+            vec![Effect::Send(
+                Reply::text(text::WELCOME).with_keyboard(text::menu()),
+            )],
         ),
         Command::Help => (state, vec![Effect::send(text::HELP)]),
         Command::Status => request(Request::Status),
@@ -79,7 +81,9 @@ fn on_command(state: State, name: &str, args: &str) -> (State, Vec<Effect>) {
         Command::Buy(symbol, quantity) => trade::start_buy(state, symbol, quantity),
         Command::Unknown(name) => (
             state,
-            vec![Effect::send(format!("I don't know /{name}. /help lists what I can do."))],
+            vec![Effect::send(format!(
+                "I don't know /{name}. /help lists what I can do."
+            ))],
         ),
     }
 }
@@ -121,16 +125,29 @@ fn on_callback(state: State, id: String, data: &str, message_id: Option<i64>) ->
         ("menu", "help") => (state, vec![Effect::send(text::HELP)]),
         ("strategy", code) => match analysis::on_strategy_button(state, code, message_id) {
             Ok(next) => next,
-            Err(state) => return (state, vec![answer(Some("That question has expired. Start again with /analyze."))]),
+            Err(state) => {
+                return (
+                    state,
+                    vec![answer(Some(
+                        "That question has expired. Start again with /analyze.",
+                    ))],
+                );
+            }
         },
         ("confirm", rest) => match trade::on_confirm_button(state, rest, message_id) {
             Ok(next) => next,
             Err(state) => {
                 // The double tap lands here: the first tap already handled this confirmation.
-                return (state, vec![answer(Some("Already handled: this confirmation is closed."))]);
+                return (
+                    state,
+                    vec![answer(Some("Already handled: this confirmation is closed."))],
+                );
             }
         },
-        ("alert", rest) => match rest.split_once(':').and_then(|(op, id)| Some((op, id.parse::<i64>().ok()?))) {
+        ("alert", rest) => match rest
+            .split_once(':')
+            .and_then(|(op, id)| Some((op, id.parse::<i64>().ok()?)))
+        {
             Some(("del", id)) => (state, vec![Effect::Request(Request::DeleteAlert { id })]),
             Some(("rearm", id)) => (state, vec![Effect::Request(Request::RearmAlert { id })]),
             _ => return (state, vec![answer(Some("This button is no longer active."))]),
@@ -144,7 +161,10 @@ fn on_callback(state: State, id: String, data: &str, message_id: Option<i64>) ->
 
 fn cancel(state: State) -> (State, Vec<Effect>) {
     match state.describe() {
-        Some(doing) => (State::Idle, vec![Effect::send(format!("Cancelled {doing}. Nothing was placed."))]),
+        Some(doing) => (
+            State::Idle,
+            vec![Effect::send(format!("Cancelled {doing}. Nothing was placed."))],
+        ),
         None => (
             State::Idle,
             vec![Effect::send("Nothing to cancel. /help shows what I can do.")],

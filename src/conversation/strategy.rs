@@ -85,7 +85,12 @@ pub struct Analysis {
 
 /// Picks the contract nearest 30 days and 5 % out of the money, and computes its numbers.
 /// `None` when the chain has nothing suitable.
-pub fn analyse(quote: &Quote, chain: &[OptionContract], strategy: Strategy, today: NaiveDate) -> Option<Analysis> {
+pub fn analyse(
+    quote: &Quote,
+    chain: &[OptionContract],
+    strategy: Strategy,
+    today: NaiveDate,
+) -> Option<Analysis> {
     let kind = match strategy {
         Strategy::CashSecuredPut | Strategy::Wheel => OptionKind::Put,
         Strategy::CoveredCall => OptionKind::Call,

@@ -158,21 +158,61 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
         ("/analyze", cmd("analyze", ""), ["T", "T", "T", "T"]),
         ("/analyze MSFT", cmd("analyze", "MSFT"), ["T", "T", "T", "T"]),
         ("/buy AAPL 10", cmd("buy", "AAPL 10"), ["I", "T", "S", "C"]),
-        ("/alert AAPL > 200", cmd("alert", "AAPL > 200"), ["I", "T", "S", "C"]),
+        (
+            "/alert AAPL > 200",
+            cmd("alert", "AAPL > 200"),
+            ["I", "T", "S", "C"],
+        ),
         ("text: msft", Event::Text("msft".into()), ["I", "T", "S", "C"]),
-        ("text: analyze a stock", Event::Text("analyze a stock".into()), ["T", "T", "S", "C"]),
-        ("text: covered call", Event::Text("covered call".into()), ["I", "T", "S", "C"]),
+        (
+            "text: analyze a stock",
+            Event::Text("analyze a stock".into()),
+            ["T", "T", "S", "C"],
+        ),
+        (
+            "text: covered call",
+            Event::Text("covered call".into()),
+            ["I", "T", "S", "C"],
+        ),
         ("text: yes", Event::Text("yes".into()), ["I", "T", "S", "C"]),
         ("text: no", Event::Text("no".into()), ["I", "T", "S", "I"]),
-        ("callback strategy:csp", callback("strategy:csp"), ["I", "T", "S", "C"]),
-        ("callback confirm:yes:k1", callback("confirm:yes:k1"), ["I", "T", "S", "C"]),
-        ("callback confirm:no:k1", callback("confirm:no:k1"), ["I", "T", "S", "I"]),
-        ("callback confirm:yes:old", callback("confirm:yes:old"), ["I", "T", "S", "C"]),
-        ("callback menu:analyze", callback("menu:analyze"), ["T", "T", "T", "T"]),
-        ("callback alert:del:3", callback("alert:del:3"), ["I", "T", "S", "C"]),
+        (
+            "callback strategy:csp",
+            callback("strategy:csp"),
+            ["I", "T", "S", "C"],
+        ),
+        (
+            "callback confirm:yes:k1",
+            callback("confirm:yes:k1"),
+            ["I", "T", "S", "C"],
+        ),
+        (
+            "callback confirm:no:k1",
+            callback("confirm:no:k1"),
+            ["I", "T", "S", "I"],
+        ),
+        (
+            "callback confirm:yes:old",
+            callback("confirm:yes:old"),
+            ["I", "T", "S", "C"],
+        ),
+        (
+            "callback menu:analyze",
+            callback("menu:analyze"),
+            ["T", "T", "T", "T"],
+        ),
+        (
+            "callback alert:del:3",
+            callback("alert:del:3"),
+            ["I", "T", "S", "C"],
+        ),
         ("callback garbage", callback("garbage"), ["I", "T", "S", "C"]),
         ("voice", Event::Unsupported(Media::Voice), ["I", "T", "S", "C"]),
-        ("timed out", Event::TimedOut { after_secs: 600 }, ["I", "I", "I", "I"]),
+        (
+            "timed out",
+            Event::TimedOut { after_secs: 600 },
+            ["I", "I", "I", "I"],
+        ),
         (
             "ticker quote ok",
             Event::Quote {
@@ -223,7 +263,10 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
             "comparison",
             Event::Comparison {
                 days: 30,
-                rows: vec![("AAPL".into(), Ok(points())), ("MSFT".into(), Err(breaker_open()))],
+                rows: vec![
+                    ("AAPL".into(), Ok(points())),
+                    ("MSFT".into(), Err(breaker_open())),
+                ],
             },
             ["I", "T", "S", "C"],
         ),
@@ -243,9 +286,21 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
             },
             ["I", "T", "S", "C"],
         ),
-        ("risk passed", risk_checked(Ok(risk(vec![]))), ["C", "C", "C", "C"]),
-        ("risk failed", risk_checked(Ok(risk(vec!["Not enough".into()]))), ["I", "I", "I", "I"]),
-        ("risk unavailable", risk_checked(Err(breaker_open())), ["I", "T", "S", "C"]),
+        (
+            "risk passed",
+            risk_checked(Ok(risk(vec![]))),
+            ["C", "C", "C", "C"],
+        ),
+        (
+            "risk failed",
+            risk_checked(Ok(risk(vec!["Not enough".into()]))),
+            ["I", "I", "I", "I"],
+        ),
+        (
+            "risk unavailable",
+            risk_checked(Err(breaker_open())),
+            ["I", "T", "S", "C"],
+        ),
         (
             "order placed",
             Event::OrderPlaced {
@@ -294,7 +349,13 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
             },
             ["I", "T", "S", "C"],
         ),
-        ("alerts", Event::Alerts { result: Ok(vec![alert()]) }, ["I", "T", "S", "C"]),
+        (
+            "alerts",
+            Event::Alerts {
+                result: Ok(vec![alert()]),
+            },
+            ["I", "T", "S", "C"],
+        ),
         (
             "alert changed",
             Event::AlertChanged {
@@ -335,7 +396,11 @@ fn every_state_against_every_event_kind() {
             let (next, effects) = step(state.clone(), event.clone());
             let cell = format!("{label} in {from}");
             if short(&next) != expected[column] {
-                failures.push(format!("{cell}: went to {}, expected {}", short(&next), expected[column]));
+                failures.push(format!(
+                    "{cell}: went to {}, expected {}",
+                    short(&next),
+                    expected[column]
+                ));
             }
             let answers = effects
                 .iter()
@@ -344,7 +409,9 @@ fn every_state_against_every_event_kind() {
             if matches!(event, Event::Callback { .. })
                 && (answers != 1 || !matches!(effects.first(), Some(Effect::AnswerCallback { .. })))
             {
-                failures.push(format!("{cell}: callback not answered first and once: {effects:?}"));
+                failures.push(format!(
+                    "{cell}: callback not answered first and once: {effects:?}"
+                ));
             }
             let requests = effects.iter().filter(|e| matches!(e, Effect::Request(_))).count();
             if requests > 1 {
@@ -355,7 +422,12 @@ fn every_state_against_every_event_kind() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -423,10 +495,17 @@ fn the_analysis_walks_from_ticker_to_order() {
     );
     assert!(matches!(s, State::AwaitingStrategy { ref symbol, .. } if symbol == "AAPL"));
     let Effect::Send(reply) = &e[0] else { panic!() };
-    assert_eq!(reply.keyboard.as_ref().map(|k| k.concat().len()), Some(3), "three strategy buttons");
+    assert_eq!(
+        reply.keyboard.as_ref().map(|k| k.concat().len()),
+        Some(3),
+        "three strategy buttons"
+    );
 
     let (s, e) = step(s, callback("strategy:csp"));
-    assert!(matches!(e[1], Effect::Edit { message_id: 14, .. }), "buttons replaced by the choice");
+    assert!(
+        matches!(e[1], Effect::Edit { message_id: 14, .. }),
+        "buttons replaced by the choice"
+    );
     assert_eq!(
         e[2],
         Effect::Request(Request::Analyse {
@@ -442,8 +521,17 @@ fn the_analysis_walks_from_ticker_to_order() {
         },
     );
     let Effect::Send(card) = &e[0] else { panic!() };
-    for needle in ["Sell the Dec 18 $180.00 put", "Premium $2.50", "Annualised return 20.3%", "Break-even $177.50"] {
-        assert!(card.text.contains(needle), "{needle:?} missing from {}", card.text);
+    for needle in [
+        "Sell the Dec 18 $180.00 put",
+        "Premium $2.50",
+        "Annualised return 20.3%",
+        "Break-even $177.50",
+    ] {
+        assert!(
+            card.text.contains(needle),
+            "{needle:?} missing from {}",
+            card.text
+        );
     }
     assert!(matches!(&e[1], Effect::Request(Request::CheckRisk { .. })));
     let (s, e) = step(s, risk_checked(Ok(risk(vec![]))));

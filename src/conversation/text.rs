@@ -9,7 +9,7 @@ pub fn money(x: f64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -71,9 +71,11 @@ pub mod usage {
     /// /price
     pub const PRICE: &str = "Usage: /price SYMBOL, e.g. /price AAPL";
     /// /history
-    pub const HISTORY: &str = "Usage: /history SYMBOL PERIOD, e.g. /history AAPL 7d (days d, weeks w, months m; up to 1y)";
+    pub const HISTORY: &str =
+        "Usage: /history SYMBOL PERIOD, e.g. /history AAPL 7d (days d, weeks w, months m; up to 1y)";
     /// /trend
-    pub const TREND: &str = "Usage: /trend SYMBOL PERIOD, e.g. /trend AAPL 30d (days d, weeks w, months m; up to 1y)";
+    pub const TREND: &str =
+        "Usage: /trend SYMBOL PERIOD, e.g. /trend AAPL 30d (days d, weeks w, months m; up to 1y)";
     /// /compare
     pub const COMPARE: &str = "Usage: /compare A B [C…], 2 to 5 symbols, e.g. /compare AAPL MSFT NVDA";
     /// /alert

@@ -16,7 +16,10 @@ const MA_WINDOW: usize = 7;
 /// The sentence for a failed external call.
 pub(crate) fn unavailable(e: &IntegrationError) -> String {
     match e {
-        IntegrationError::BreakerOpen { service, retry_in_secs } => format!(
+        IntegrationError::BreakerOpen {
+            service,
+            retry_in_secs,
+        } => format!(
             "⚠️ {} is paused after repeated failures (retry in {retry_in_secs}s).",
             capitalise(service)
         ),
@@ -37,9 +40,9 @@ fn capitalise(s: &str) -> String {
 
 fn failure(e: &IntegrationError) -> Effect {
     match e {
-        IntegrationError::UnknownSymbol(s) => {
-            Effect::send(format!("I don't know the ticker {s}. Check the symbol, e.g. AAPL."))
-        }
+        IntegrationError::UnknownSymbol(s) => Effect::send(format!(
+            "I don't know the ticker {s}. Check the symbol, e.g. AAPL."
+        )),
         other => Effect::send(format!("{} Try again in a minute.", unavailable(other))),
     }
 }
@@ -59,17 +62,26 @@ pub(crate) fn price(result: Fetched<Quote>) -> Effect {
 }
 
 /// /history and /trend
-pub(crate) fn series(purpose: SeriesPurpose, symbol: &str, days: u32, result: Fetched<Vec<PricePoint>>) -> Effect {
+pub(crate) fn series(
+    purpose: SeriesPurpose,
+    symbol: &str,
+    days: u32,
+    result: Fetched<Vec<PricePoint>>,
+) -> Effect {
     let points = match result {
         Ok(points) if points.len() >= 2 => points,
-        Ok(_) => return Effect::send(format!("Not enough price history for {symbol} over {days} days yet.")),
+        Ok(_) => {
+            return Effect::send(format!(
+                "Not enough price history for {symbol} over {days} days yet."
+            ));
+        }
         Err(e) => return failure(&e),
     };
     let first = points[0].price;
     let last = points[points.len() - 1].price;
-    let (min, max) = points
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.price), hi.max(p.price)));
+    let (min, max) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.price), hi.max(p.price))
+    });
     match purpose {
         SeriesPurpose::History => {
             // At most ~10 rows on a phone: sample evenly, always keeping the latest.
@@ -89,7 +101,11 @@ pub(crate) fn series(purpose: SeriesPurpose, symbol: &str, days: u32, result: Fe
         }
         SeriesPurpose::Trend => {
             let window = MA_WINDOW.min(points.len());
-            let ma = points[points.len() - window..].iter().map(|p| p.price).sum::<f64>() / window as f64;
+            let ma = points[points.len() - window..]
+                .iter()
+                .map(|p| p.price)
+                .sum::<f64>()
+                / window as f64;
             let direction = if last > ma { "above" } else { "below" };
             Effect::send(format!(
                 "{symbol} over {days} days: {}\nLow {} · High {}\n{window}-point moving average {} (price is {direction} it)\nLast {}",
@@ -111,14 +127,21 @@ pub(crate) fn comparison(days: u32, rows: &[(String, Fetched<Vec<PricePoint>>)])
             Ok(points) if points.len() >= 2 => {
                 let first = points[0].price;
                 let last = points[points.len() - 1].price;
-                format!("{symbol:<6} {:>10} {:>8}", money(last), pct(pct_change(first, last)))
+                format!(
+                    "{symbol:<6} {:>10} {:>8}",
+                    money(last),
+                    pct(pct_change(first, last))
+                )
             }
             Ok(_) => format!("{symbol:<6} no data yet"),
             Err(IntegrationError::UnknownSymbol(_)) => format!("{symbol:<6} unknown ticker"),
             Err(_) => format!("{symbol:<6} unavailable"),
         });
     }
-    Effect::Send(Reply::html(format!("<pre>{}</pre>", html_escape(&lines.join("\n")))))
+    Effect::Send(Reply::html(format!(
+        "<pre>{}</pre>",
+        html_escape(&lines.join("\n"))
+    )))
 }
 
 /// The analysis card.
@@ -131,7 +154,10 @@ pub(crate) fn analysis(a: &Analysis) -> Effect {
         a.expiry.format("%b %d"),
         money(a.strike),
         match a.order.instrument {
-            crate::integrations::Instrument::Option { kind: crate::integrations::OptionKind::Call, .. } => "call",
+            crate::integrations::Instrument::Option {
+                kind: crate::integrations::OptionKind::Call,
+                ..
+            } => "call",
             _ => "put",
         },
         a.days,
@@ -195,9 +221,15 @@ pub(crate) fn alerts(result: Fetched<Vec<Alert>>) -> Effect {
     for a in &alerts {
         let status = if a.armed { "on" } else { "triggered, off" };
         lines.push(format!("#{} {} ({status})", a.id, a.label()));
-        let mut row = vec![Button::new(format!("🗑 #{} {}", a.id, a.label()), format!("alert:del:{}", a.id))];
+        let mut row = vec![Button::new(
+            format!("🗑 #{} {}", a.id, a.label()),
+            format!("alert:del:{}", a.id),
+        )];
         if !a.armed {
-            row.push(Button::new(format!("🔁 Re-arm #{}", a.id), format!("alert:rearm:{}", a.id)));
+            row.push(Button::new(
+                format!("🔁 Re-arm #{}", a.id),
+                format!("alert:rearm:{}", a.id),
+            ));
         }
         keyboard.push(row);
     }

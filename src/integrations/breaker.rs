@@ -84,7 +84,9 @@ impl Breaker {
     pub fn state_at(&self, now: Instant) -> BreakerState {
         let inner = self.lock();
         match (inner.state, inner.opened_at) {
-            (BreakerState::Open, Some(at)) if now.duration_since(at) >= self.open_for => BreakerState::HalfOpen,
+            (BreakerState::Open, Some(at)) if now.duration_since(at) >= self.open_for => {
+                BreakerState::HalfOpen
+            }
             (state, _) => state,
         }
     }
@@ -158,7 +160,10 @@ mod tests {
         assert!(b.admit(t0).is_ok());
         b.record(false, t0);
         assert_eq!(b.state_at(t0), BreakerState::Open);
-        assert_eq!(b.admit(t0 + Duration::from_secs(10)), Err(Duration::from_secs(20)));
+        assert_eq!(
+            b.admit(t0 + Duration::from_secs(10)),
+            Err(Duration::from_secs(20))
+        );
         let later = t0 + Duration::from_secs(30);
         assert_eq!(b.state_at(later), BreakerState::HalfOpen);
         assert!(b.admit(later).is_ok(), "one probe goes through");
@@ -174,7 +179,11 @@ mod tests {
         b.record(false, t0);
         b.record(true, t0);
         b.record(false, t0);
-        assert_eq!(b.state_at(t0), BreakerState::Closed, "failures must be consecutive");
+        assert_eq!(
+            b.state_at(t0),
+            BreakerState::Closed,
+            "failures must be consecutive"
+        );
         b.record(false, t0);
         assert_eq!(b.state_at(t0), BreakerState::Open);
         let later = t0 + Duration::from_secs(5);

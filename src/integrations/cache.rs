@@ -96,11 +96,13 @@ impl Cache {
             });
         if let Some(value) = cached.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "hit").increment(1);
+            metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "hit")
+                .increment(1);
             return Ok(value);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "miss").increment(1);
+        metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "miss")
+            .increment(1);
         let value = fetch().await?;
         if let Ok(bytes) = serde_json::to_vec(&value) {
             let stored: Result<(), _> = redis::cmd("SET")
@@ -120,7 +122,10 @@ impl Cache {
     /// Drops a cached value that is known to be stale.
     pub async fn invalidate(&self, kind: CacheKind, id: &str) {
         let mut conn = self.conn.clone();
-        let result: Result<(), _> = redis::cmd("DEL").arg(self.key(kind, id)).query_async(&mut conn).await;
+        let result: Result<(), _> = redis::cmd("DEL")
+            .arg(self.key(kind, id))
+            .query_async(&mut conn)
+            .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "cannot invalidate cache entry");
         }

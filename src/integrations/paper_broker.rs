@@ -3,7 +3,9 @@
 
 use sqlx::{PgPool, Row};
 
-use super::{Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, Position, Side};
+use super::{
+    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, Position, Side,
+};
 
 const SERVICE: &str = "broker";
 
@@ -35,7 +37,11 @@ impl PaperBroker {
         Self { pool, starting_cents }
     }
 
-    async fn open_account<'c, E: sqlx::PgExecutor<'c>>(&self, db: E, account_id: i64) -> Result<(), IntegrationError> {
+    async fn open_account<'c, E: sqlx::PgExecutor<'c>>(
+        &self,
+        db: E,
+        account_id: i64,
+    ) -> Result<(), IntegrationError> {
         sqlx::query(
             "INSERT INTO accounts (id, cash_cents, reserved_cents) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING",
         )
@@ -136,7 +142,14 @@ impl Broker for PaperBroker {
         let (cash_delta, reserve_delta, exposure) = match (&order.instrument, order.side) {
             (Instrument::Stock, Side::Buy) => (-notional, 0, notional),
             (Instrument::Stock, Side::Sell) => (notional, 0, -notional),
-            (Instrument::Option { kind: OptionKind::Put, strike, .. }, Side::Sell) => {
+            (
+                Instrument::Option {
+                    kind: OptionKind::Put,
+                    strike,
+                    ..
+                },
+                Side::Sell,
+            ) => {
                 let collateral = cents(*strike) * 100 * units;
                 (notional, collateral, collateral)
             }

@@ -38,7 +38,8 @@ const RATE: f64 = 0.04;
 pub fn is_plausible_symbol(s: &str) -> bool {
     (1..=6).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
 /// The simulated market; `pinned` prices override the model (demos, tests).
@@ -202,7 +203,11 @@ fn norm_cdf(x: f64) -> f64 {
         * (0.254_829_592
             + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-z * z).exp();
-    if x >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
 }
 
 #[cfg(test)]
@@ -235,7 +240,10 @@ mod tests {
                 .unwrap()
                 .mid()
         };
-        assert!(put(180.0, 4) < put(190.0, 4), "further out of the money is cheaper");
+        assert!(
+            put(180.0, 4) < put(190.0, 4),
+            "further out of the money is cheaper"
+        );
         assert!(put(180.0, 1) < put(180.0, 4), "longer dated is dearer");
         assert!((1.0..8.0).contains(&put(180.0, 4)), "{}", put(180.0, 4));
         assert!((norm_cdf(0.0) - 0.5).abs() < 1e-7);

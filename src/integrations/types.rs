@@ -27,7 +27,11 @@ impl Quote {
 
 /// Percent change from `from` to `to`; 0 when `from` is 0.
 pub fn pct_change(from: f64, to: f64) -> f64 {
-    if from == 0.0 { 0.0 } else { (to - from) / from * 100.0 }
+    if from == 0.0 {
+        0.0
+    } else {
+        (to - from) / from * 100.0
+    }
 }
 
 /// One observed price.

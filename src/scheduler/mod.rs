@@ -101,7 +101,8 @@ impl Scheduler {
             }
             let id = format!("{}:{slot}", task.kind);
             let payload = serde_json::to_vec(&jobs::Tick { at_ms: now_ms })?;
-            let job = NewJob::new(task.kind, Lane::Low, format!("scheduler:{}", task.kind), payload).with_id(&id);
+            let job =
+                NewJob::new(task.kind, Lane::Low, format!("scheduler:{}", task.kind), payload).with_id(&id);
             match self.broker.enqueue(job).await? {
                 Enqueued::Queued(_) => enqueued.push(id),
                 Enqueued::Duplicate => tracing::debug!(%id, "tick already enqueued"),

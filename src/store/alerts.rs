@@ -54,10 +54,11 @@ pub async fn insert(
 
 /// The chat's alerts, oldest first.
 pub async fn list(pool: &PgPool, chat_id: i64) -> Result<Vec<Alert>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, symbol, direction, price, armed FROM alerts WHERE chat_id = $1 ORDER BY id")
-        .bind(chat_id)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, symbol, direction, price, armed FROM alerts WHERE chat_id = $1 ORDER BY id")
+            .bind(chat_id)
+            .fetch_all(pool)
+            .await?;
     Ok(rows.iter().map(alert_of).collect())
 }
 

@@ -28,7 +28,11 @@ pub async fn record(pool: &PgPool, symbol: &str, points: &[PricePoint]) -> Resul
 }
 
 /// Points of `symbol` since `since`, oldest first.
-pub async fn since(pool: &PgPool, symbol: &str, since: DateTime<Utc>) -> Result<Vec<PricePoint>, sqlx::Error> {
+pub async fn since(
+    pool: &PgPool,
+    symbol: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<PricePoint>, sqlx::Error> {
     let rows: Vec<(DateTime<Utc>, f64, i64)> = sqlx::query_as(
         "SELECT ts, price, volume FROM price_history WHERE symbol = $1 AND ts >= $2 ORDER BY ts",
     )

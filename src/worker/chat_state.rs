@@ -25,6 +25,16 @@ if score and tonumber(score) == tonumber(ARGV[2]) then return redis.call('ZREM',
 return 0
 ";
 
+/// The record's fields as HMGET returns them: v, s, a, o, n, d.
+type RawRecord = (
+    Option<u64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<usize>,
+    Option<u64>,
+);
+
 /// A chat's stored conversation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChatRecord {
@@ -71,14 +81,7 @@ impl ChatStates {
     /// The chat's record; a missing or unreadable state reads as idle.
     pub(crate) async fn load(&self, chat_id: i64) -> redis::RedisResult<ChatRecord> {
         let mut conn = self.conn.clone();
-        let (v, s, a, o, n, d): (
-            Option<u64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<usize>,
-            Option<u64>,
-        ) = redis::cmd("HMGET")
+        let (v, s, a, o, n, d): RawRecord = redis::cmd("HMGET")
             .arg(self.key(chat_id))
             .arg(&["v", "s", "a", "o", "n", "d"])
             .query_async(&mut conn)
@@ -213,10 +216,17 @@ mod tests {
         let other = State::AwaitingTicker { tries: 5 };
         assert!(!chats.save(7, 0, &other, "u2", &[], 0).await.unwrap());
         let stored = chats.load(7).await.unwrap();
-        assert_eq!((stored.version, &stored.state, stored.deadline_ms), (1, &waiting, 99));
+        assert_eq!(
+            (stored.version, &stored.state, stored.deadline_ms),
+            (1, &waiting, 99)
+        );
         assert_eq!(stored.applied.as_deref(), Some("u1"));
         let mut conn = chats.conn.clone();
-        let _: () = redis::cmd("DEL").arg(chats.key(7)).query_async(&mut conn).await.unwrap();
+        let _: () = redis::cmd("DEL")
+            .arg(chats.key(7))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

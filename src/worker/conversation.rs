@@ -45,7 +45,11 @@ impl ConversationDeps {
         crate::integrations::describe_metrics();
         Ok(Self {
             integrations: Integrations::build(settings, redis.clone(), store.pool().clone())?,
-            chats: ChatStates::new(redis, &settings.redis.prefix, settings.conversation.state_ttl_secs),
+            chats: ChatStates::new(
+                redis,
+                &settings.redis.prefix,
+                settings.conversation.state_ttl_secs,
+            ),
             timeout_secs: settings.conversation.timeout_secs,
             bot_username: settings.conversation.bot_username.clone(),
             max_position_share: settings.trading.max_position_share,
@@ -167,7 +171,13 @@ impl Worker {
     }
 
     /// Applies `event` (identified by `event_id`, stable across retries) to the chat's conversation.
-    pub(super) async fn converse(&self, chat_id: i64, event_id: &str, event: Event, update_id: Option<i64>) -> Outcome {
+    pub(super) async fn converse(
+        &self,
+        chat_id: i64,
+        event_id: &str,
+        event: Event,
+        update_id: Option<i64>,
+    ) -> Outcome {
         match self.try_converse(chat_id, event_id, event, update_id).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Retry(format!("{e:#}")),

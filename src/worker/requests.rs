@@ -27,7 +27,11 @@ impl Worker {
                 result: market.quote(&symbol).await,
                 symbol,
             },
-            Request::Series { symbol, days, purpose } => Event::Series {
+            Request::Series {
+                symbol,
+                days,
+                purpose,
+            } => Event::Series {
                 purpose,
                 result: self.series(&symbol, days).await?,
                 symbol,
@@ -55,7 +59,12 @@ impl Worker {
                     }
                     let account = market.account(chat_id).await?;
                     let positions = market.positions(chat_id).await?;
-                    Ok(risk::check(&order, &account, &positions, self.conv.max_position_share))
+                    Ok(risk::check(
+                        &order,
+                        &account,
+                        &positions,
+                        self.conv.max_position_share,
+                    ))
                 }
                 .await;
                 Event::RiskChecked {
@@ -121,7 +130,10 @@ impl Worker {
         let quote = market.quote(symbol).await?;
         let chain = market.options_chain(symbol).await?;
         strategy::analyse(&quote, &chain, strategy, quote.at.date_naive()).ok_or_else(|| {
-            IntegrationError::Rejected(format!("no listed option fits a {} on {symbol} right now", strategy.label()))
+            IntegrationError::Rejected(format!(
+                "no listed option fits a {} on {symbol} right now",
+                strategy.label()
+            ))
         })
     }
 
@@ -141,7 +153,9 @@ impl Worker {
                     points = prices::since(pool, symbol, since).await?;
                 }
                 Err(e) if points.len() < 2 => return Ok(Err(e)),
-                Err(e) => tracing::warn!(symbol, error = %e, "history backfill failed; using what was collected"),
+                Err(e) => {
+                    tracing::warn!(symbol, error = %e, "history backfill failed; using what was collected")
+                }
             }
         }
         Ok(Ok(daily(points)))

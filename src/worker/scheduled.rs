@@ -20,7 +20,8 @@ use crate::{
 const SWEEP_BATCH: usize = 500;
 
 fn payload<T: DeserializeOwned>(job: &Job) -> Result<T, Outcome> {
-    serde_json::from_slice(&job.payload).map_err(|e| Outcome::Permanent(format!("bad {} payload: {e}", job.kind)))
+    serde_json::from_slice(&job.payload)
+        .map_err(|e| Outcome::Permanent(format!("bad {} payload: {e}", job.kind)))
 }
 
 fn retry(e: impl std::fmt::Display) -> Outcome {
@@ -57,8 +58,13 @@ impl Worker {
         let due = self.conv.chats.due(at_ms, SWEEP_BATCH).await.map_err(retry)?;
         for (chat_id, deadline_ms) in due {
             let body = serde_json::to_vec(&Timeout { chat_id, deadline_ms }).map_err(retry)?;
-            let timeout = NewJob::new(jobs::CONVERSATION_TIMEOUT, Lane::Normal, chat_id.to_string(), body)
-                .with_id(format!("timeout:{chat_id}:{deadline_ms}"));
+            let timeout = NewJob::new(
+                jobs::CONVERSATION_TIMEOUT,
+                Lane::Normal,
+                chat_id.to_string(),
+                body,
+            )
+            .with_id(format!("timeout:{chat_id}:{deadline_ms}"));
             self.broker.enqueue(timeout).await.map_err(retry)?;
             // Only after the job is queued: a crash in between re-enqueues, and the id dedupes.
             self.conv

@@ -3,7 +3,9 @@
 use ava::{scheduler::Scheduler, worker::Worker};
 
 use crate::{
-    chat::{button, calls, drain, last_sent_contains, message, mount_bot_methods, say, sent, settings_with, tap},
+    chat::{
+        button, calls, drain, last_sent_contains, message, mount_bot_methods, say, sent, settings_with, tap,
+    },
     harness::TestApp,
 };
 
@@ -30,7 +32,9 @@ fn notifications(texts: &[String]) -> usize {
 async fn an_alert_set_the_price_crosses_exactly_one_notification() {
     let app = TestApp::spawn().await;
     mount_bot_methods(&app).await;
-    let mut scheduler = Scheduler::build(&app.settings, "alerts-test".into()).await.unwrap();
+    let mut scheduler = Scheduler::build(&app.settings, "alerts-test".into())
+        .await
+        .unwrap();
     let t0 = chrono::Utc::now().timestamp_millis() as u64;
     let minute = 60_000;
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use ava::{
     config::CacheSettings,
-    integrations::{Broker, Cache, CacheKind, HttpMarket, Instrument, IntegrationError, MarketData, OrderRequest, PaperBroker, Side},
+    integrations::{
+        Broker, Cache, CacheKind, HttpMarket, Instrument, IntegrationError, MarketData, OrderRequest,
+        PaperBroker, Side,
+    },
     worker::Worker,
 };
 use serde_json::json;
@@ -39,17 +42,28 @@ async fn the_breaker_opens_during_an_analysis_and_the_user_is_told_at_once() {
 
     say(&app, &worker, message(500_001, "analyze a stock")).await;
     say(&app, &worker, message(500_002, "AAPL")).await;
-    last_sent_contains(&app, "⚠️ Market data isn't answering right now. I couldn't check AAPL").await;
+    last_sent_contains(
+        &app,
+        "⚠️ Market data isn't answering right now. I couldn't check AAPL",
+    )
+    .await;
     say(&app, &worker, message(500_003, "AAPL")).await;
     assert_eq!(provider.received_requests().await.unwrap().len(), 2);
 
     // Open now: answered without calling the provider, and the analysis is still waiting.
     say(&app, &worker, message(500_004, "AAPL")).await;
     last_sent_contains(&app, "⚠️ Market data is paused after repeated failures (retry in").await;
-    assert_eq!(provider.received_requests().await.unwrap().len(), 2, "no call while open");
+    assert_eq!(
+        provider.received_requests().await.unwrap().len(),
+        2,
+        "no call while open"
+    );
     say(&app, &worker, message(500_005, "/status")).await;
     let status = last_sent_contains(&app, "Market data: 🔴 paused after failures").await;
-    assert!(status.contains("In progress: a stock analysis (waiting for a ticker)"), "{status}");
+    assert!(
+        status.contains("In progress: a stock analysis (waiting for a ticker)"),
+        "{status}"
+    );
     assert!(status.contains("Broker: ✅ working"), "{status}");
     app.cleanup().await;
 }
@@ -125,7 +139,7 @@ async fn the_cache_serves_repeats_and_counts_hits_and_misses() {
 #[tokio::test]
 async fn the_paper_broker_places_one_order_per_idempotency_key() {
     let app = TestApp::spawn().await;
-    let broker = PaperBroker::new(app.db.clone(), 10_000_00);
+    let broker = PaperBroker::new(app.db.clone(), 1_000_000); // $10,000 in cents
     let order = OrderRequest {
         symbol: "KO".into(),
         instrument: Instrument::Stock,
@@ -138,13 +152,22 @@ async fn the_paper_broker_places_one_order_per_idempotency_key() {
     assert!(!first.duplicate && again.duplicate);
     assert_eq!(first.order_id, again.order_id);
     assert_eq!(broker.account(9).await.unwrap().cash, 9_400.0, "charged once");
-    let too_big = OrderRequest { quantity: 1_000, ..order };
+    let too_big = OrderRequest {
+        quantity: 1_000,
+        ..order
+    };
     assert!(matches!(
         broker.place_order(9, &too_big, "chat9:u2").await,
         Err(IntegrationError::Rejected(_))
     ));
-    assert_eq!(broker.positions(9).await.unwrap()[0].quantity, 10, "the rejected order left no trace");
-    tokio::time::timeout(Duration::from_secs(5), app.cleanup()).await.unwrap();
+    assert_eq!(
+        broker.positions(9).await.unwrap()[0].quantity,
+        10,
+        "the rejected order left no trace"
+    );
+    tokio::time::timeout(Duration::from_secs(5), app.cleanup())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -172,7 +195,11 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
     let fast = Worker::build(&settings).await.unwrap();
     say(&app, &fast, message(510_001, "analyze a stock")).await;
 
-    assert_eq!(app.post_update(message(510_002, "AAPL"), Some(crate::harness::SECRET)).await, 200);
+    assert_eq!(
+        app.post_update(message(510_002, "AAPL"), Some(crate::harness::SECRET))
+            .await,
+        200
+    );
     let first = tokio::spawn(async move { slow.try_execute_one(Duration::from_secs(5)).await.unwrap() });
     // Bounded wait until the slow job is inside its quote call.
     for _ in 0..100 {

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use ava::{config::Settings, worker::{Step, Worker}};
+use ava::{
+    config::Settings,
+    worker::{Step, Worker},
+};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, ResponseTemplate,
@@ -69,7 +72,11 @@ pub(crate) async fn say(app: &TestApp, worker: &Worker, body: Vec<u8>) {
 /// Steps `worker` until no job is left (bounded), asserting every job ended done.
 pub(crate) async fn drain(worker: &Worker) {
     for _ in 0..50 {
-        match worker.try_execute_one(Duration::from_millis(300)).await.expect("worker step") {
+        match worker
+            .try_execute_one(Duration::from_millis(100))
+            .await
+            .expect("worker step")
+        {
             Step::Ran(outcome) => assert_eq!(outcome, workers::Outcome::Done, "a job did not finish"),
             Step::Empty => return,
         }
@@ -105,7 +112,10 @@ pub(crate) async fn sent(app: &TestApp) -> Vec<String> {
 pub(crate) async fn last_sent_contains(app: &TestApp, needle: &str) -> String {
     let texts = sent(app).await;
     let last = texts.last().cloned().unwrap_or_default();
-    assert!(last.contains(needle), "expected {needle:?} in the last reply, got {last:?}\nall: {texts:#?}");
+    assert!(
+        last.contains(needle),
+        "expected {needle:?} in the last reply, got {last:?}\nall: {texts:#?}"
+    );
     last
 }
 

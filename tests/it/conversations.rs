@@ -4,7 +4,9 @@ use ava::worker::Worker;
 use workers::{NewJob, RedisBroker};
 
 use crate::{
-    chat::{CHAT, button, calls, drain, last_sent_contains, message, mount_bot_methods, orders, say, sent, tap},
+    chat::{
+        CHAT, button, calls, drain, last_sent_contains, message, mount_bot_methods, orders, say, sent, tap,
+    },
     harness::TestApp,
 };
 
@@ -29,8 +31,17 @@ async fn stock_analysis_through_to_order_placed() {
 
     let texts = sent(&app).await;
     let card = &texts[texts.len() - 2];
-    for needle in ["Cash-secured put on AAPL", "put", "Premium", "Annualised return", "Break-even"] {
-        assert!(card.contains(needle), "{needle:?} missing from the analysis: {card}");
+    for needle in [
+        "Cash-secured put on AAPL",
+        "put",
+        "Premium",
+        "Annualised return",
+        "Break-even",
+    ] {
+        assert!(
+            card.contains(needle),
+            "{needle:?} missing from the analysis: {card}"
+        );
     }
     let calls_so_far = calls(&app).await;
     assert!(
@@ -57,7 +68,10 @@ async fn stock_analysis_through_to_order_placed() {
             .fetch_one(&app.db)
             .await
             .expect("a position");
-    assert!(instrument.starts_with("AAPL ") && instrument.ends_with('P'), "{instrument}");
+    assert!(
+        instrument.starts_with("AAPL ") && instrument.ends_with('P'),
+        "{instrument}"
+    );
     assert_eq!(quantity, -1, "one short put");
 
     say(&app, &app.worker, message(300_005, "/portfolio")).await;
@@ -82,7 +96,12 @@ async fn a_double_tapped_confirm_and_a_retried_job_place_one_order() {
         .await
         .unwrap();
     broker
-        .enqueue(NewJob::new(ava::worker::TELEGRAM_UPDATE, workers::Lane::High, CHAT.to_string(), tap(310_004, &yes)))
+        .enqueue(NewJob::new(
+            ava::worker::TELEGRAM_UPDATE,
+            workers::Lane::High,
+            CHAT.to_string(),
+            tap(310_004, &yes),
+        ))
         .await
         .unwrap();
     drain(&app.worker).await;
@@ -97,7 +116,12 @@ async fn a_double_tapped_confirm_and_a_retried_job_place_one_order() {
         .filter(|(m, b)| m == "answerCallbackQuery" && b["callback_query_id"] == "cbq-310005")
         .collect();
     assert_eq!(answers.len(), 1);
-    assert!(answers[0].1["text"].as_str().unwrap().starts_with("Already handled"));
+    assert!(
+        answers[0].1["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Already handled")
+    );
     app.cleanup().await;
 }
 
@@ -110,7 +134,11 @@ async fn cancel_in_the_middle_says_what_it_cancelled() {
     say(&app, w, message(320_002, "msft")).await;
     last_sent_contains(&app, "MSFT is at").await;
     say(&app, w, message(320_003, "/cancel")).await;
-    last_sent_contains(&app, "Cancelled a stock analysis of MSFT (waiting for a strategy). Nothing was placed.").await;
+    last_sent_contains(
+        &app,
+        "Cancelled a stock analysis of MSFT (waiting for a strategy). Nothing was placed.",
+    )
+    .await;
     let timers: Vec<String> = redis::cmd("ZRANGE")
         .arg(format!("{}:conv-timers", app.settings.redis.prefix))
         .arg(0)
@@ -121,8 +149,16 @@ async fn cancel_in_the_middle_says_what_it_cancelled() {
     assert!(timers.is_empty(), "the deadline was removed: {timers:?}");
 
     say(&app, w, tap(320_004, "strategy:csp")).await;
-    let stale = calls(&app).await.into_iter().rfind(|(m, _)| m == "answerCallbackQuery").unwrap();
-    assert!(stale.1["text"].as_str().unwrap().contains("expired"), "{}", stale.1);
+    let stale = calls(&app)
+        .await
+        .into_iter()
+        .rfind(|(m, _)| m == "answerCallbackQuery")
+        .unwrap();
+    assert!(
+        stale.1["text"].as_str().unwrap().contains("expired"),
+        "{}",
+        stale.1
+    );
     say(&app, w, message(320_005, "/cancel")).await;
     last_sent_contains(&app, "Nothing to cancel").await;
     assert_eq!(orders(&app).await, 0);
@@ -165,7 +201,11 @@ async fn a_timeout_fires_after_a_worker_restart() {
     let after_deadline = now + (app.settings.conversation.timeout_secs + 60) * 1000;
     scheduler.tick(after_deadline).await.unwrap();
     drain(&restarted).await;
-    let timeouts: Vec<String> = sent(&app).await.into_iter().filter(|t| t.contains("No answer")).collect();
+    let timeouts: Vec<String> = sent(&app)
+        .await
+        .into_iter()
+        .filter(|t| t.contains("No answer"))
+        .collect();
     assert_eq!(
         timeouts,
         vec!["⏱ No answer for 10 minutes, so I stopped a stock analysis (waiting for a ticker). Start again any time.".to_owned()]
@@ -176,7 +216,14 @@ async fn a_timeout_fires_after_a_worker_restart() {
     // A later sweep does not fire it again.
     scheduler.tick(after_deadline + 20_000).await.unwrap();
     drain(&restarted).await;
-    assert_eq!(sent(&app).await.iter().filter(|t| t.contains("No answer")).count(), 1);
+    assert_eq!(
+        sent(&app)
+            .await
+            .iter()
+            .filter(|t| t.contains("No answer"))
+            .count(),
+        1
+    );
     app.cleanup().await;
 }
 
@@ -186,10 +233,18 @@ async fn media_get_a_polite_reply_and_group_commands_work() {
     let w = &app.worker;
     say(&app, w, crate::harness::fixture("voice_message.json")).await;
     last_sent_contains(&app, "Sorry, I can't read voice messages. I understand text").await;
-    say(&app, w, crate::harness::fixture("message_group_command_mention.json")).await;
+    say(
+        &app,
+        w,
+        crate::harness::fixture("message_group_command_mention.json"),
+    )
+    .await;
     let (_, body) = calls(&app).await.pop().unwrap();
     assert_eq!(body["chat_id"], -1001234567890i64, "answered in the group");
-    assert!(body["text"].as_str().unwrap().starts_with("You have no alerts"), "{body}");
+    assert!(
+        body["text"].as_str().unwrap().starts_with("You have no alerts"),
+        "{body}"
+    );
     say(&app, w, message(350_001, "/price")).await;
     last_sent_contains(&app, "Usage: /price SYMBOL, e.g. /price AAPL").await;
     say(&app, w, message(350_002, "/trend AAPL 30d")).await;

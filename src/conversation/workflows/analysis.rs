@@ -103,12 +103,16 @@ pub(crate) fn on_strategy_text(state: State, input: &str) -> (State, Vec<Effect>
     match Strategy::parse(input) {
         Some(strategy) => {
             let symbol = symbol.clone();
-            (state, vec![Effect::Request(Request::Analyse { symbol, strategy })])
+            (
+                state,
+                vec![Effect::Request(Request::Analyse { symbol, strategy })],
+            )
         }
         None => (
             state,
             vec![Effect::Send(
-                Reply::text("Pick a strategy with the buttons, or /cancel.").with_keyboard(strategy_keyboard()),
+                Reply::text("Pick a strategy with the buttons, or /cancel.")
+                    .with_keyboard(strategy_keyboard()),
             )],
         ),
     }

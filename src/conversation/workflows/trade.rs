@@ -31,7 +31,10 @@ pub(crate) fn start_buy(state: State, symbol: String, quantity: u32) -> (State, 
     };
     (
         state,
-        vec![Effect::Request(Request::CheckRisk { order, strategy: None })],
+        vec![Effect::Request(Request::CheckRisk {
+            order,
+            strategy: None,
+        })],
     )
 }
 
@@ -75,7 +78,9 @@ pub(crate) fn on_risk_checked(
         }
         Err(IntegrationError::UnknownSymbol(s)) => (
             state,
-            vec![Effect::send(format!("I don't know the ticker {s}. Check the symbol, e.g. AAPL."))],
+            vec![Effect::send(format!(
+                "I don't know the ticker {s}. Check the symbol, e.g. AAPL."
+            ))],
         ),
         Err(e) => (
             state,
@@ -169,13 +174,19 @@ pub(crate) fn on_order_placed(state: State, result: Fetched<OrderReceipt>) -> (S
                     receipt.order_id,
                     proposal.order.describe(),
                     money(receipt.fill_price),
-                    if receipt.duplicate { " (It had already been placed; nothing new was sent.)" } else { "" },
+                    if receipt.duplicate {
+                        " (It had already been placed; nothing new was sent.)"
+                    } else {
+                        ""
+                    },
                 ))],
             )
         }
         Err(IntegrationError::Rejected(reason)) => (
             State::Idle,
-            vec![Effect::send(format!("❌ The broker rejected the order: {reason}"))],
+            vec![Effect::send(format!(
+                "❌ The broker rejected the order: {reason}"
+            ))],
         ),
         Err(e) => {
             let key = proposal.key.clone();
