@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use ava::{
-    config::CacheSettings,
+    config::{CacheSettings, GuardSettings},
     integrations::{
-        Broker, Cache, CacheKind, HttpMarket, Instrument, IntegrationError, MarketData, OrderRequest,
+        Broker, Cache, CacheKind, Guard, HttpMarket, Instrument, IntegrationError, MarketData, OrderRequest,
         PaperBroker, Side,
     },
     worker::Worker,
@@ -221,4 +221,64 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
     say(&app, &fast, message(510_004, "/status")).await;
     last_sent_contains(&app, "Nothing in progress.").await;
     app.cleanup().await;
+}
+
+#[tokio::test]
+async fn reads_are_retried_with_backoff_and_cut_by_the_timeout() {
+    let provider = MockServer::start().await;
+    let quote = json!({
+        "symbol": "AAPL", "price": 191.5, "previous_close": 190.0, "volume": 1000, "at": "2026-11-23T15:00:00Z"
+    });
+    Mock::given(method("GET"))
+        .and(path("/quote/AAPL"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/quote/AAPL"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(quote.clone()))
+        .mount(&provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/quote/SLOW"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(quote)
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&provider)
+        .await;
+    let mut settings = ava::config::Settings::figment(None)
+        .extract::<ava::config::Settings>()
+        .unwrap()
+        .market_data;
+    settings.base_url = provider.uri();
+    let market = HttpMarket::new(&settings).unwrap();
+    let guard = Guard::new(
+        "market data",
+        GuardSettings {
+            timeout_ms: 100,
+            retries: 2,
+            backoff_ms: 1,
+            breaker_failures: 10,
+            breaker_open_secs: 30,
+        },
+    );
+    assert_eq!(guard.read(|| market.quote("AAPL")).await.unwrap().price, 191.5);
+    assert_eq!(
+        provider.received_requests().await.unwrap().len(),
+        2,
+        "one retry after the 503"
+    );
+
+    let err = guard.read(|| market.quote("SLOW")).await.unwrap_err();
+    assert_eq!(
+        err,
+        IntegrationError::Unavailable {
+            service: "market data",
+            reason: "no answer within 100 ms".into()
+        }
+    );
+    assert_eq!(guard.breaker().state(), ava::integrations::BreakerState::Closed);
 }

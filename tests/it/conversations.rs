@@ -253,3 +253,28 @@ async fn media_get_a_polite_reply_and_group_commands_work() {
     last_sent_contains(&app, "unknown ticker").await;
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_trade_is_previewed_checked_confirmed_and_reported() {
+    let app = TestApp::spawn().await;
+    mount_bot_methods(&app).await;
+    let w = &app.worker;
+    say(&app, w, message(360_001, "/buy AAPL 200")).await;
+    last_sent_contains(&app, "I can't place Buy 200 AAPL").await;
+    last_sent_contains(&app, "would be").await;
+    last_sent_contains(&app, "the limit is 25%.").await;
+
+    say(&app, w, message(360_002, "/buy KO 10")).await;
+    let preview = last_sent_contains(&app, "Preview: Buy 10 KO @").await;
+    assert!(preview.ends_with("Execute?"), "{preview}");
+    let no = button(&app, "✖️ No").await;
+    say(&app, w, tap(360_003, &no)).await;
+    assert_eq!(orders(&app).await, 0, "No places nothing");
+
+    say(&app, w, message(360_004, "/buy KO 10")).await;
+    say(&app, w, message(360_005, "yes")).await;
+    last_sent_contains(&app, "✅ Order P-").await;
+    last_sent_contains(&app, "placed: Buy 10 KO").await;
+    assert_eq!(orders(&app).await, 1);
+    app.cleanup().await;
+}
