@@ -51,3 +51,41 @@ impl SchedulerSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::{
+        Figment,
+        providers::{Format, Serialized, Toml},
+    };
+
+    use crate::config::Settings;
+
+    fn with(key: &str, value: impl serde::Serialize) -> String {
+        let fig = Figment::from(Toml::string(super::super::DEFAULTS)).merge(Serialized::default(key, value));
+        match Settings::from_figment(fig) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn conversation_integration_and_scheduler_keys_are_validated_by_name() {
+        assert_eq!(with("conversation.timeout_secs", 600), "ok");
+        for (key, bad) in [
+            ("conversation.timeout_secs", serde_json::json!(0)),
+            ("conversation.bot_username", serde_json::json!("@ava")),
+            ("market_data.provider", serde_json::json!("yahoo")),
+            ("market_data.breaker_failures", serde_json::json!(0)),
+            ("broker.timeout_ms", serde_json::json!(0)),
+            ("trading.max_position_share", serde_json::json!(1.5)),
+            ("scheduler.alert_monitor_secs", serde_json::json!(0)),
+            ("scheduler.tick_ms", serde_json::json!(60_000)),
+        ] {
+            let err = with(key, bad);
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let err = with("market_data.provider", "http");
+        assert!(err.contains("market_data.base_url"), "{err}");
+    }
+}

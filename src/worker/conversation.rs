@@ -212,6 +212,14 @@ impl Worker {
                 for effect in effects {
                     match effect {
                         Effect::Request(r) => request = Some(r),
+                        // Answered at once, before slower requests, so the button stops spinning.
+                        // Not in the outbox: answering twice after a retry is harmless (Telegram
+                        // refuses the second answer, which is ignored below).
+                        answer @ Effect::AnswerCallback { .. } => {
+                            if let Err(e) = self.carry_out(chat_id, update_id, &answer).await {
+                                tracing::warn!(chat_id, error = %e, "cannot answer callback query");
+                            }
+                        }
                         other => outbox.push(other),
                     }
                 }
