@@ -146,6 +146,12 @@ pub(crate) fn comparison(days: u32, rows: &[(String, Fetched<Vec<PricePoint>>)])
 
 /// The analysis card.
 pub(crate) fn analysis(a: &Analysis) -> Effect {
+    let wheel = match a.strategy {
+        super::strategy::Strategy::Wheel => {
+            "\nWheel: if assigned at the strike, you own 100 shares; then sell covered calls on them."
+        }
+        _ => "",
+    };
     Effect::send(format!(
         "{} on {} (at {})\nSell the {} {} {}, {} days\nPremium {} per share ({} per contract)\nAnnualised return {:.1}% on {}\nBreak-even {}",
         a.strategy.label(),
@@ -166,7 +172,7 @@ pub(crate) fn analysis(a: &Analysis) -> Effect {
         a.annualised_pct,
         money(a.capital),
         money(a.break_even)
-    ))
+    ) + wheel)
 }
 
 /// /portfolio

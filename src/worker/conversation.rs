@@ -88,10 +88,19 @@ pub(crate) fn event_of(update: &Update, bot_username: &str) -> Option<(i64, Even
                 return None;
             }
             let chat_id = message.chat.id.0;
-            if let Some(text) = message.text() {
-                return text_event(text, bot_username).map(|e| (chat_id, e));
-            }
-            media_of(message).map(|m| (chat_id, Event::Unsupported(m)))
+            let event = match message.text() {
+                Some(text) => text_event(text, bot_username)?,
+                None => Event::Unsupported(media_of(message)?),
+            };
+            // In groups AVA answers commands, and messages that reply to AVA (how a group member
+            // answers "Which stock?"); everything else is the group's own conversation.
+            let addressed = matches!(event, Event::Command { .. })
+                || message.chat.is_private()
+                || message
+                    .reply_to_message()
+                    .and_then(|m| m.from.as_ref())
+                    .is_some_and(|u| u.is_bot);
+            addressed.then_some((chat_id, event))
         }
         UpdateKind::CallbackQuery(query) => {
             let chat_id = query

@@ -278,3 +278,37 @@ async fn a_trade_is_previewed_checked_confirmed_and_reported() {
     assert_eq!(orders(&app).await, 1);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn in_groups_only_commands_and_replies_to_ava_are_answered() {
+    let app = TestApp::spawn().await;
+    let group = |update_id: i64, text: &str, reply_to_bot: bool| {
+        let mut update = serde_json::json!({
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id % 1000,
+                "date": 1763856000,
+                "chat": { "id": -1001234567890i64, "type": "supergroup", "title": "Desk" },
+                "from": { "id": 424242002, "is_bot": false, "first_name": "Lee" },
+                "text": text
+            }
+        });
+        if reply_to_bot {
+            update["message"]["reply_to_message"] = serde_json::json!({
+                "message_id": 9, "date": 1763856000,
+                "chat": { "id": -1001234567890i64, "type": "supergroup", "title": "Desk" },
+                "from": { "id": 7000000001u64, "is_bot": true, "first_name": "AVA" },
+                "text": "Which stock?"
+            });
+        }
+        serde_json::to_vec(&update).unwrap()
+    };
+    let w = &app.worker;
+    say(&app, w, group(370_001, "/analyze@ava_wheel_bot", false)).await;
+    last_sent_contains(&app, "Which stock?").await;
+    say(&app, w, group(370_002, "lunch anyone?", false)).await;
+    assert_eq!(sent(&app).await.len(), 1, "group chatter is not answered");
+    say(&app, w, group(370_003, "AMD", true)).await;
+    last_sent_contains(&app, "AMD is at").await;
+    app.cleanup().await;
+}
