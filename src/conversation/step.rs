@@ -140,7 +140,9 @@ fn on_callback(state: State, id: String, data: &str, message_id: Option<i64>) ->
                 // The double tap lands here: the first tap already handled this confirmation.
                 return (
                     state,
-                    vec![answer(Some("Already handled: this confirmation is closed."))],
+                    vec![answer(Some(
+                        "Already handled or expired: nothing more was placed.",
+                    ))],
                 );
             }
         },

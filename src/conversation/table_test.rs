@@ -431,6 +431,54 @@ fn every_state_against_every_event_kind() {
 }
 
 #[test]
+fn start_shows_the_menu_and_help_gives_examples() {
+    let (_, effects) = step(State::Idle, cmd("start", ""));
+    let [Effect::Send(reply)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let buttons: Vec<&str> = reply
+        .keyboard
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|b| b.data.as_str())
+        .collect();
+    assert_eq!(
+        buttons,
+        [
+            "menu:analyze",
+            "menu:portfolio",
+            "menu:alerts",
+            "menu:status",
+            "menu:help"
+        ]
+    );
+    let (_, effects) = step(State::Idle, cmd("help", ""));
+    let [Effect::Send(help)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    for command in [
+        "/start",
+        "/help",
+        "/status",
+        "/portfolio",
+        "/price",
+        "/history",
+        "/trend",
+        "/compare",
+        "/alert ",
+        "/alerts",
+        "/cancel",
+    ] {
+        let line = help.text.lines().find(|l| l.starts_with(command));
+        assert!(line.is_some(), "{command} missing from /help");
+    }
+    for line in help.text.lines().skip(1) {
+        assert!(line.contains(" - "), "every line explains its command: {line}");
+    }
+}
+
+#[test]
 fn cancel_confirms_what_it_cancelled() {
     for (from, state) in states() {
         let (next, effects) = step(state.clone(), cmd("cancel", ""));

@@ -152,27 +152,29 @@ pub(crate) fn analysis(a: &Analysis) -> Effect {
         }
         _ => "",
     };
-    Effect::send(format!(
-        "{} on {} (at {})\nSell the {} {} {}, {} days\nPremium {} per share ({} per contract)\nAnnualised return {:.1}% on {}\nBreak-even {}",
-        a.strategy.label(),
-        a.symbol,
-        money(a.spot),
-        a.expiry.format("%b %d"),
-        money(a.strike),
-        match a.order.instrument {
-            crate::integrations::Instrument::Option {
-                kind: crate::integrations::OptionKind::Call,
-                ..
-            } => "call",
-            _ => "put",
-        },
-        a.days,
-        money(a.premium),
-        money(a.premium * 100.0),
-        a.annualised_pct,
-        money(a.capital),
-        money(a.break_even)
-    ) + wheel)
+    Effect::send(
+        format!(
+            "{} on {} (at {})\nSell the {} {} {}, {} days\nPremium {} per share ({} per contract)\nAnnualised return {:.1}% on {}\nBreak-even {}",
+            a.strategy.label(),
+            a.symbol,
+            money(a.spot),
+            a.expiry.format("%b %d"),
+            money(a.strike),
+            match a.order.instrument {
+                crate::integrations::Instrument::Option {
+                    kind: crate::integrations::OptionKind::Call,
+                    ..
+                } => "call",
+                _ => "put",
+            },
+            a.days,
+            money(a.premium),
+            money(a.premium * 100.0),
+            a.annualised_pct,
+            money(a.capital),
+            money(a.break_even)
+        ) + wheel,
+    )
 }
 
 /// /portfolio

@@ -8,5 +8,6 @@ mod breakers;
 mod chat;
 mod conversations;
 mod harness;
+mod market_conformance;
 mod scheduler;
 mod walking_skeleton;
