@@ -193,3 +193,35 @@ mod tests {
         assert!(b.admit(later + Duration::from_secs(1)).is_err());
     }
 }
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+
+    #[test]
+    fn breaker_state_is_published_as_a_gauge() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let t0 = Instant::now();
+            let b = Breaker::new("gauge test", 1, Duration::from_secs(30));
+            assert!(
+                handle
+                    .render()
+                    .contains(r#"ava_breaker_state{service="gauge test"} 0"#)
+            );
+            b.record(false, t0);
+            assert!(
+                handle
+                    .render()
+                    .contains(r#"ava_breaker_state{service="gauge test"} 2"#)
+            );
+            assert!(b.admit(t0 + Duration::from_secs(30)).is_ok());
+            assert!(
+                handle
+                    .render()
+                    .contains(r#"ava_breaker_state{service="gauge test"} 1"#)
+            );
+        });
+    }
+}
