@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{config::Settings, ingress, roles, shutdown, telemetry, worker};
+use crate::{config::Settings, ingress, roles, scheduler, shutdown, telemetry, worker};
 
 /// AVA: a Telegram bot platform for traders.
 #[derive(Debug, Parser)]
@@ -25,6 +25,8 @@ pub enum Command {
     Ingress,
     /// Leases and runs jobs.
     Worker,
+    /// Enqueues periodic work (alerts, data collection, timeouts, retention); one leader acts.
+    Scheduler,
     /// Applies the database migrations.
     Migrate,
     /// Every role in one process, with a Bot API emulator, for local use.
@@ -40,6 +42,7 @@ pub async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Ingress => ingress::run(settings, shutdown).await,
         Command::Worker => worker::run(settings, shutdown).await,
+        Command::Scheduler => scheduler::run(settings, shutdown).await,
         Command::Migrate => roles::migrate(&settings).await,
         Command::Dev => roles::dev(settings, shutdown).await,
     }

@@ -4,19 +4,22 @@
 //! - [`ingress`]: the webhook; checks the secret, dedupes and queues each update in a lane.
 //! - `workers` (crate): lanes, per-chat order, leases, retries, dead letters.
 //! - [`worker`]: the worker role; leases jobs and carries out what the conversation decides.
-//! - [`conversation`]: what AVA answers; pure, no I/O.
+//! - [`conversation`]: what AVA answers; a pure state machine, no I/O.
+//! - [`integrations`]: market data and broker behind breakers, with a Redis cache.
 //! - [`telegram`]: the Bot API client and the classification of its errors.
 //! - [`store`]: Postgres, the record of everything in and out.
 //!
 //! Around it: [`config`] (typed, layered settings), [`shutdown`], [`telemetry`], [`emulator`]
-//! (a Bot API stand-in for `dev`), [`roles`] (`migrate`, `dev`) and [`cli`].
+//! (a Bot API stand-in for `dev`), [`scheduler`] (leader lock, periodic jobs), [`roles`] (`migrate`, `dev`) and [`cli`].
 
 pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod emulator;
 pub mod ingress;
+pub mod integrations;
 pub mod roles;
+pub mod scheduler;
 pub mod shutdown;
 pub mod store;
 pub mod telegram;

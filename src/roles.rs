@@ -2,7 +2,7 @@
 
 use tokio::net::TcpListener;
 
-use crate::{config::Settings, emulator, ingress, shutdown::Shutdown, store::Store, worker};
+use crate::{config::Settings, emulator, ingress, scheduler, shutdown::Shutdown, store::Store, worker};
 
 /// `ava migrate`: creates the schema and applies pending migrations.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -20,7 +20,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// Webhook secret used by `ava dev` when none is configured.
 pub const DEV_SECRET: &str = "dev-secret";
 
-/// `ava dev`: migrations, ingress, worker and a Bot API emulator in one process.
+/// `ava dev`: migrations, ingress, worker, scheduler and a Bot API emulator in one process.
 pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.http.addr)
         .await
@@ -37,9 +37,10 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     }
     migrate(&settings).await?;
     let router = ingress::router(&settings).await?.merge(emulator::router());
-    tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker and emulator running");
+    tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker, scheduler and emulator running");
     let serve = ingress::serve(listener, router, shutdown.clone());
+    let schedule = scheduler::run(settings.clone(), shutdown.clone());
     let work = worker::run(settings, shutdown);
-    tokio::try_join!(serve, work)?;
+    tokio::try_join!(serve, work, schedule)?;
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Typed settings, layered: built-in defaults < `config/default.toml` < `--config FILE`
 //! < `AVA_<SECTION>__<KEY>` environment variables. Validated once, at start-up.
 
+mod conversation;
 mod infra;
+mod integrations;
+mod scheduler;
 mod secret;
 mod telegram;
 mod worker;
@@ -14,7 +17,10 @@ use figment::{
 };
 use serde::Deserialize;
 
+pub use conversation::ConversationSettings;
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
+pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
+pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
 pub use worker::WorkerSettings;
@@ -40,6 +46,18 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Conversations: timeouts and state.
+    pub conversation: ConversationSettings,
+    /// Market data provider.
+    pub market_data: MarketDataSettings,
+    /// Broker.
+    pub broker: BrokerSettings,
+    /// Redis cache of external data.
+    pub cache: CacheSettings,
+    /// Risk limits.
+    pub trading: TradingSettings,
+    /// Periodic jobs.
+    pub scheduler: SchedulerSettings,
 }
 
 /// A setting that cannot be used, named by its key.
@@ -87,7 +105,13 @@ impl Settings {
         self.redis.validate()?;
         self.database.validate()?;
         self.worker.validate()?;
-        self.log.validate()
+        self.log.validate()?;
+        self.conversation.validate()?;
+        self.market_data.validate()?;
+        self.broker.validate()?;
+        self.cache.validate()?;
+        self.trading.validate()?;
+        self.scheduler.validate()
     }
 
     /// Checks what a role that talks to Telegram needs on top of [`Settings::validate`].

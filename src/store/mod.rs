@@ -1,5 +1,8 @@
 //! Postgres: the record of everything AVA receives and sends.
 
+pub mod alerts;
+pub mod prices;
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};

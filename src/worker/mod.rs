@@ -1,19 +1,22 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod chat_state;
+mod conversation;
+mod requests;
+mod scheduled;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-use teloxide_core::types::{Update, UpdateKind};
+use serde_json::Value;
 use workers::{Job, Outcome, RedisBroker};
 
 use crate::{
     config::Settings,
-    conversation,
     ingress::Envelope,
     shutdown::Shutdown,
-    store::{OutboundRow, Store, UpdateRow},
-    telegram::{BotApi, TelegramError},
+    store::{Store, UpdateRow},
+    telegram::BotApi,
 };
 
 /// Job kind of a Telegram update queued by the ingress or the poller.
@@ -38,6 +41,7 @@ pub struct Worker {
     bot: BotApi,
     store: Store,
     name: String,
+    conv: conversation::ConversationDeps,
 }
 
 impl Worker {
@@ -46,10 +50,12 @@ impl Worker {
         let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let store = Store::connect_lazy(&settings.database)?;
         Ok(Self {
             broker,
             bot: BotApi::new(&settings.telegram)?,
-            store: Store::connect_lazy(&settings.database)?,
+            conv: conversation::ConversationDeps::build(settings, &store).await?,
+            store,
             name: format!("{}-{}", hostname(), std::process::id()),
         })
     }
@@ -67,7 +73,10 @@ impl Worker {
     async fn handle(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
             TELEGRAM_UPDATE => self.handle_update(job).await,
-            other => Outcome::Permanent(format!("unknown job kind {other:?}")),
+            other => match self.handle_scheduled(job).await {
+                Some(outcome) => outcome,
+                None => Outcome::Permanent(format!("unknown job kind {other:?}")),
+            },
         }
     }
 
@@ -116,53 +125,7 @@ impl Worker {
     }
 
     async fn respond(&self, update_id: i64, payload: &[u8]) -> Outcome {
-        // From the bytes, not from a `Value`: teloxide's types do not round-trip through `Value`.
-        let update: Update = match serde_json::from_slice(payload) {
-            Ok(update) => update,
-            Err(e) => return Outcome::Permanent(format!("unreadable update: {e}")),
-        };
-        let UpdateKind::Message(message) = update.kind else {
-            tracing::info!(kind = ?std::mem::discriminant(&update.kind), "update kind not handled yet; acknowledged");
-            return Outcome::Done;
-        };
-        let Some(text) = message.text() else {
-            return Outcome::Done;
-        };
-        let reply = conversation::reply_to(text);
-        self.send(update_id, message.chat.id.0, &reply).await
-    }
-
-    async fn send(&self, update_id: i64, chat_id: i64, text: &str) -> Outcome {
-        let payload = json!({ "chat_id": chat_id, "text": text });
-        let result = self.bot.send_message(chat_id, text).await;
-        let (message_id, status, error, latency_ms) = match &result {
-            Ok(sent) => (
-                Some(sent.message_id),
-                "sent",
-                None,
-                Some(sent.latency.as_millis() as i32),
-            ),
-            Err(e) => (None, "failed", Some(e.to_string()), None),
-        };
-        let row = OutboundRow {
-            update_id: Some(update_id),
-            chat_id,
-            method: "sendMessage",
-            payload: &payload,
-            message_id,
-            status,
-            error: error.as_deref(),
-            latency_ms,
-        };
-        if let Err(e) = self.store.log_outbound(&row).await {
-            tracing::warn!(error = %e, "cannot record reply in Postgres");
-        }
-        match result {
-            Ok(_) => Outcome::Done,
-            Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
-            Err(e @ TelegramError::Transient(_)) => Outcome::Retry(e.to_string()),
-            Err(e @ TelegramError::Refused { .. }) => Outcome::Permanent(e.to_string()),
-        }
+        self.converse_update(update_id, payload).await
     }
 }
 

@@ -3,5 +3,11 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod alerts;
+mod breakers;
+mod chat;
+mod conversations;
 mod harness;
+mod market_conformance;
+mod scheduler;
 mod walking_skeleton;

@@ -1,0 +1,4 @@
+//! Multi-step workflows, one per file.
+
+pub(super) mod analysis;
+pub(super) mod trade;

@@ -1,0 +1,257 @@
+//! The built-in market: deterministic per symbol and time, plausible prices and option premiums
+//! (Black–Scholes). Used by `ava dev` and the tests; no network.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+
+use super::{IntegrationError, MarketData, OptionContract, OptionKind, PricePoint, Quote};
+
+/// Symbols the simulated market lists, with a base price and an annual volatility.
+const UNIVERSE: &[(&str, f64, f64)] = &[
+    ("AAPL", 190.0, 0.25),
+    ("MSFT", 420.0, 0.24),
+    ("NVDA", 140.0, 0.50),
+    ("TSLA", 250.0, 0.60),
+    ("AMZN", 185.0, 0.30),
+    ("GOOGL", 170.0, 0.28),
+    ("META", 560.0, 0.35),
+    ("AMD", 150.0, 0.50),
+    ("NFLX", 700.0, 0.35),
+    ("SPY", 580.0, 0.15),
+    ("QQQ", 500.0, 0.18),
+    ("IWM", 220.0, 0.22),
+    ("JPM", 210.0, 0.22),
+    ("KO", 62.0, 0.15),
+    ("DIS", 95.0, 0.28),
+    ("INTC", 22.0, 0.45),
+    ("BA", 160.0, 0.40),
+    ("COIN", 230.0, 0.80),
+    ("PLTR", 40.0, 0.70),
+    ("F", 11.0, 0.35),
+];
+
+/// Risk-free rate used for premiums.
+const RATE: f64 = 0.04;
+
+/// Whether `s` could be a ticker at all (1–6 letters, digits, `.` or `-`, starting with a letter).
+pub fn is_plausible_symbol(s: &str) -> bool {
+    (1..=6).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// The simulated market; `pinned` prices override the model (demos, tests).
+#[derive(Debug, Clone, Default)]
+pub struct SimulatedMarket {
+    pinned: BTreeMap<String, f64>,
+}
+
+fn seed(symbol: &str, salt: u64) -> u64 {
+    // FNV-1a: stable across runs and platforms, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in symbol.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn unit(symbol: &str, salt: u64) -> f64 {
+    (seed(symbol, salt) % 10_000) as f64 / 10_000.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+impl SimulatedMarket {
+    /// A market with these pinned prices.
+    pub fn new(pinned: BTreeMap<String, f64>) -> Self {
+        Self { pinned }
+    }
+
+    fn listing(symbol: &str) -> Result<(f64, f64), IntegrationError> {
+        UNIVERSE
+            .iter()
+            .find(|(s, ..)| *s == symbol)
+            .map(|(_, base, vol)| (*base, *vol))
+            .ok_or_else(|| IntegrationError::UnknownSymbol(symbol.to_owned()))
+    }
+
+    /// The model price of `symbol` at `at`: two slow waves and a little per-minute noise.
+    fn price_at(symbol: &str, base: f64, at: DateTime<Utc>) -> f64 {
+        let days = at.timestamp() as f64 / 86_400.0;
+        let tau = std::f64::consts::TAU;
+        let slow = 0.06 * (tau * days / 37.0 + tau * unit(symbol, 1)).sin();
+        let fast = 0.025 * (tau * days / 6.3 + tau * unit(symbol, 2)).sin();
+        let minute = (at.timestamp() / 60) as u64;
+        let noise = 0.004 * (unit(symbol, minute.wrapping_mul(31)) - 0.5);
+        round2(base * (1.0 + slow + fast + noise))
+    }
+
+    fn sigma(symbol: &str) -> f64 {
+        Self::listing(symbol).map(|(_, v)| v).unwrap_or(0.3)
+    }
+
+    /// Quote at a given time (the trait's `quote` uses now).
+    pub fn quote_at(&self, symbol: &str, at: DateTime<Utc>) -> Result<Quote, IntegrationError> {
+        let (base, _) = Self::listing(symbol)?;
+        let day_start = Utc
+            .with_ymd_and_hms(at.year(), at.month(), at.day(), 0, 0, 0)
+            .single()
+            .unwrap_or(at);
+        let previous_close = Self::price_at(symbol, base, day_start);
+        let price = self
+            .pinned
+            .get(symbol)
+            .copied()
+            .unwrap_or_else(|| Self::price_at(symbol, base, at));
+        let volume = 1_000_000 + (seed(symbol, (at.timestamp() / 60) as u64) % 9_000_000) as i64;
+        Ok(Quote {
+            symbol: symbol.to_owned(),
+            price,
+            previous_close,
+            volume,
+            at,
+        })
+    }
+
+    /// Option chain as of `today` for underlying price `spot`.
+    pub fn chain_at(&self, symbol: &str, spot: f64, today: NaiveDate) -> Vec<OptionContract> {
+        let sigma = Self::sigma(symbol);
+        let step = match spot {
+            s if s < 25.0 => 0.5,
+            s if s < 100.0 => 1.0,
+            s if s < 250.0 => 2.5,
+            _ => 5.0,
+        };
+        let mut first_friday = today + Duration::days(1);
+        while first_friday.weekday() != Weekday::Fri {
+            first_friday += Duration::days(1);
+        }
+        let low = ((spot * 0.8) / step).floor() as i64;
+        let high = ((spot * 1.2) / step).ceil() as i64;
+        let mut chain = Vec::new();
+        for week in 0..8 {
+            let expiry = first_friday + Duration::weeks(week);
+            let years = (expiry - today).num_days().max(1) as f64 / 365.0;
+            for k in low..=high {
+                let strike = k as f64 * step;
+                for kind in [OptionKind::Put, OptionKind::Call] {
+                    let mid = black_scholes(kind, spot, strike, years, sigma).max(0.01);
+                    chain.push(OptionContract {
+                        kind,
+                        strike,
+                        expiry,
+                        bid: round2((mid * 0.97).max(0.01)),
+                        ask: round2(mid * 1.03 + 0.01),
+                    });
+                }
+            }
+        }
+        chain
+    }
+}
+
+impl MarketData for SimulatedMarket {
+    async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
+        self.quote_at(symbol, Utc::now())
+    }
+
+    async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
+        let (base, _) = Self::listing(symbol)?;
+        let today = Utc::now().date_naive();
+        Ok((1..=i64::from(days))
+            .rev()
+            .filter_map(|back| {
+                let day = today - Duration::days(back);
+                let close = day.and_hms_opt(21, 0, 0)?.and_utc();
+                Some(PricePoint {
+                    at: close,
+                    price: Self::price_at(symbol, base, close),
+                    volume: 1_000_000 + (seed(symbol, close.timestamp() as u64) % 9_000_000) as i64,
+                })
+            })
+            .collect())
+    }
+
+    async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
+        let quote = self.quote_at(symbol, Utc::now())?;
+        Ok(self.chain_at(symbol, quote.price, quote.at.date_naive()))
+    }
+}
+
+/// Black–Scholes price of a European option.
+fn black_scholes(kind: OptionKind, spot: f64, strike: f64, years: f64, sigma: f64) -> f64 {
+    let sqrt_t = years.sqrt();
+    let d1 = ((spot / strike).ln() + (RATE + sigma * sigma / 2.0) * years) / (sigma * sqrt_t);
+    let d2 = d1 - sigma * sqrt_t;
+    let discount = (-RATE * years).exp();
+    match kind {
+        OptionKind::Call => spot * norm_cdf(d1) - strike * discount * norm_cdf(d2),
+        OptionKind::Put => strike * discount * norm_cdf(-d2) - spot * norm_cdf(-d1),
+    }
+}
+
+/// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, error < 1.5e-7).
+fn norm_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-z * z).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_deterministic_and_plausible() {
+        let m = SimulatedMarket::default();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 15, 30, 0).unwrap();
+        let a = m.quote_at("AAPL", at).unwrap();
+        assert_eq!(a, m.quote_at("AAPL", at).unwrap());
+        assert!((150.0..230.0).contains(&a.price), "{}", a.price);
+        assert_eq!(
+            m.quote_at("NOPE", at),
+            Err(IntegrationError::UnknownSymbol("NOPE".into()))
+        );
+    }
+
+    #[test]
+    fn premiums_behave_like_options() {
+        let m = SimulatedMarket::default();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let chain = m.chain_at("AAPL", 190.0, today);
+        let put = |strike: f64, week: usize| {
+            let expiry = chain.iter().map(|c| c.expiry).min().unwrap() + Duration::weeks(week as i64);
+            chain
+                .iter()
+                .find(|c| c.kind == OptionKind::Put && c.strike == strike && c.expiry == expiry)
+                .unwrap()
+                .mid()
+        };
+        assert!(
+            put(180.0, 4) < put(190.0, 4),
+            "further out of the money is cheaper"
+        );
+        assert!(put(180.0, 1) < put(180.0, 4), "longer dated is dearer");
+        assert!((1.0..8.0).contains(&put(180.0, 4)), "{}", put(180.0, 4));
+        assert!((norm_cdf(0.0) - 0.5).abs() < 1e-7);
+    }
+
+    #[test]
+    fn pinned_prices_win() {
+        let m = SimulatedMarket::new([("AAPL".to_owned(), 250.0)].into());
+        assert_eq!(m.quote_at("AAPL", Utc::now()).unwrap().price, 250.0);
+    }
+}

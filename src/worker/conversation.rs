@@ -1,0 +1,345 @@
+//! Carries out conversations: update → event → `step` (answering its requests and feeding the
+//! answers back) → state saved by compare-and-set → Telegram effects sent from the outbox.
+//!
+//! Ordering matters for "nothing twice": requests (including orders, which carry an idempotency
+//! key) run before the save; Telegram effects run after it, from the saved outbox, and each one
+//! sent is marked, so a retried job sends only the rest.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use teloxide_core::types::{Message, Update, UpdateKind};
+use workers::Outcome;
+
+use super::{Worker, chat_state::ChatStates};
+use crate::{
+    config::Settings,
+    conversation::{Button, Effect, Event, Media, Reply, step, text_event},
+    integrations::Integrations,
+    store::{OutboundRow, Store},
+    telegram::TelegramError,
+};
+
+/// Most request → answer rounds one event may take; more means a loop in the state machine.
+const MAX_ROUNDS: usize = 8;
+
+/// What conversations need besides the worker's Bot API client, store and broker.
+#[derive(Clone)]
+pub(crate) struct ConversationDeps {
+    pub(crate) integrations: Integrations,
+    pub(crate) chats: ChatStates,
+    pub(crate) timeout_secs: u64,
+    pub(crate) bot_username: String,
+    pub(crate) max_position_share: f64,
+    pub(crate) watchlist: Vec<String>,
+}
+
+impl ConversationDeps {
+    /// Connects the state store and cache to Redis and builds the integrations.
+    pub(crate) async fn build(settings: &Settings, store: &Store) -> anyhow::Result<Self> {
+        let redis = redis::Client::open(settings.redis.url.expose())
+            .map_err(|e| anyhow::anyhow!("redis.url: {e}"))?
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        crate::integrations::describe_metrics();
+        Ok(Self {
+            integrations: Integrations::build(settings, redis.clone(), store.pool().clone())?,
+            chats: ChatStates::new(
+                redis,
+                &settings.redis.prefix,
+                settings.conversation.state_ttl_secs,
+            ),
+            timeout_secs: settings.conversation.timeout_secs,
+            bot_username: settings.conversation.bot_username.clone(),
+            max_position_share: settings.trading.max_position_share,
+            watchlist: settings.scheduler.watchlist.clone(),
+        })
+    }
+}
+
+/// A conversation transition, as a structured event. The log writer (issue 5) can subscribe to
+/// target `ava::conversation::transition` or replace this call with a row in
+/// `conversation_transitions`.
+pub(crate) fn record_transition(chat_id: i64, event_id: &str, event: &str, from: &str, to: &str) {
+    tracing::info!(
+        target: "ava::conversation::transition",
+        chat_id,
+        event_id,
+        event,
+        from,
+        to,
+        "conversation transition"
+    );
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The chat and event of an update; `None` for updates a conversation does not see.
+pub(crate) fn event_of(update: &Update, bot_username: &str) -> Option<(i64, Event)> {
+    match &update.kind {
+        UpdateKind::Message(message) => {
+            if message.from.as_ref().is_some_and(|u| u.is_bot) {
+                return None;
+            }
+            let chat_id = message.chat.id.0;
+            let event = match message.text() {
+                Some(text) => text_event(text, bot_username)?,
+                None => Event::Unsupported(media_of(message)?),
+            };
+            // In groups AVA answers commands, and messages that reply to AVA (how a group member
+            // answers "Which stock?"); everything else is the group's own conversation.
+            let addressed = matches!(event, Event::Command { .. })
+                || message.chat.is_private()
+                || message
+                    .reply_to_message()
+                    .and_then(|m| m.from.as_ref())
+                    .is_some_and(|u| u.is_bot);
+            addressed.then_some((chat_id, event))
+        }
+        UpdateKind::CallbackQuery(query) => {
+            let chat_id = query
+                .message
+                .as_ref()
+                .map(|m| m.chat().id.0)
+                .unwrap_or(query.from.id.0 as i64);
+            Some((
+                chat_id,
+                Event::Callback {
+                    id: query.id.0.clone(),
+                    data: query.data.clone().unwrap_or_default(),
+                    message_id: query.message.as_ref().map(|m| i64::from(m.id().0)),
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn media_of(message: &Message) -> Option<Media> {
+    if message.voice().is_some() || message.audio().is_some() {
+        Some(Media::Voice)
+    } else if message.photo().is_some() {
+        Some(Media::Photo)
+    } else if message.sticker().is_some() {
+        Some(Media::Sticker)
+    } else if message.document().is_some() {
+        Some(Media::File)
+    } else if message.video().is_some() || message.video_note().is_some() || message.animation().is_some() {
+        Some(Media::Video)
+    } else if matches!(message.kind, teloxide_core::types::MessageKind::Common(_)) {
+        Some(Media::Other)
+    } else {
+        // Service messages (members joining, pins…) are not addressed to AVA.
+        None
+    }
+}
+
+fn keyboard_json(rows: &[Vec<Button>]) -> Value {
+    let rows: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| json!({ "text": b.text, "callback_data": b.data }))
+                .collect()
+        })
+        .collect();
+    json!({ "inline_keyboard": rows })
+}
+
+fn message_body(chat_id: i64, reply: &Reply) -> Value {
+    let mut body = json!({ "chat_id": chat_id, "text": reply.text });
+    if let Some(rows) = &reply.keyboard {
+        body["reply_markup"] = keyboard_json(rows);
+    }
+    if reply.html {
+        body["parse_mode"] = json!("HTML");
+    }
+    body
+}
+
+impl Worker {
+    /// A Telegram update: runs the conversation of its chat.
+    pub(super) async fn converse_update(&self, update_id: i64, payload: &[u8]) -> Outcome {
+        // From the bytes, not from a `Value`: teloxide's types do not round-trip through `Value`.
+        let update: Update = match serde_json::from_slice(payload) {
+            Ok(update) => update,
+            Err(e) => return Outcome::Permanent(format!("unreadable update: {e}")),
+        };
+        let Some((chat_id, event)) = event_of(&update, &self.conv.bot_username) else {
+            tracing::debug!("update not addressed to a conversation; acknowledged");
+            return Outcome::Done;
+        };
+        self.converse(chat_id, &format!("u{update_id}"), event, Some(update_id))
+            .await
+    }
+
+    /// Applies `event` (identified by `event_id`, stable across retries) to the chat's conversation.
+    pub(super) async fn converse(
+        &self,
+        chat_id: i64,
+        event_id: &str,
+        event: Event,
+        update_id: Option<i64>,
+    ) -> Outcome {
+        match self.try_converse(chat_id, event_id, event, update_id).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Retry(format!("{e:#}")),
+        }
+    }
+
+    async fn try_converse(
+        &self,
+        chat_id: i64,
+        event_id: &str,
+        event: Event,
+        update_id: Option<i64>,
+    ) -> anyhow::Result<Outcome> {
+        let record = self.conv.chats.load(chat_id).await?;
+        let (outbox, already_sent) = if record.applied.as_deref() == Some(event_id) {
+            // A retry of an event already applied: only the unsent effects remain.
+            (record.outbox, record.sent)
+        } else {
+            let mut state = record.state.clone();
+            let mut event = event;
+            let mut outbox = Vec::new();
+            let mut rounds = 0;
+            loop {
+                let event_name = event.name();
+                let from = state.name();
+                let (next, effects) = step(state, event);
+                if from != next.name() {
+                    record_transition(chat_id, event_id, event_name, from, next.name());
+                }
+                state = next;
+                let mut request = None;
+                for effect in effects {
+                    match effect {
+                        Effect::Request(r) => request = Some(r),
+                        // Answered at once, before slower requests, so the button stops spinning.
+                        // Not in the outbox: answering twice after a retry is harmless (Telegram
+                        // refuses the second answer, which is ignored below).
+                        answer @ Effect::AnswerCallback { .. } => {
+                            if let Err(e) = self.carry_out(chat_id, update_id, &answer).await {
+                                tracing::warn!(chat_id, error = %e, "cannot answer callback query");
+                            }
+                        }
+                        other => outbox.push(other),
+                    }
+                }
+                let Some(request) = request else { break };
+                rounds += 1;
+                if rounds > MAX_ROUNDS {
+                    return Ok(Outcome::Permanent(format!(
+                        "conversation asked more than {MAX_ROUNDS} requests for one event"
+                    )));
+                }
+                event = self.answer(chat_id, event_id, request).await?;
+            }
+            let deadline_ms = if state.is_waiting() {
+                now_ms() + self.conv.timeout_secs * 1000
+            } else {
+                0
+            };
+            // Timer first: a timer without its state is ignored when it fires; a state without
+            // its timer would wait forever.
+            if deadline_ms > 0 {
+                self.conv.chats.arm_timer(chat_id, deadline_ms).await?;
+            }
+            let saved = self
+                .conv
+                .chats
+                .save(chat_id, record.version, &state, event_id, &outbox, deadline_ms)
+                .await?;
+            if !saved {
+                return Ok(Outcome::Retry(
+                    "conversation state changed concurrently; retrying with the new state".into(),
+                ));
+            }
+            if deadline_ms == 0 && record.deadline_ms != 0 {
+                self.conv.chats.disarm_timer(chat_id).await?;
+            }
+            (outbox, 0)
+        };
+        for (index, effect) in outbox.iter().enumerate().skip(already_sent) {
+            match self.carry_out(chat_id, update_id, effect).await {
+                Ok(()) => {}
+                Err(TelegramError::RetryAfter(after)) => {
+                    return Ok(Outcome::RetryAfter(after, "Telegram 429".into()));
+                }
+                Err(e @ TelegramError::Transient(_)) => return Ok(Outcome::Retry(e.to_string())),
+                Err(e @ TelegramError::Refused { .. }) => match effect {
+                    Effect::Send(_) => return Ok(Outcome::Permanent(e.to_string())),
+                    // A stale callback or an unchanged edit must not block the replies after it.
+                    _ => tracing::warn!(chat_id, error = %e, "Telegram refused an edit or callback answer"),
+                },
+            }
+            if let Err(e) = self.conv.chats.mark_sent(chat_id, index + 1).await {
+                tracing::warn!(chat_id, error = %e, "cannot mark reply as sent; a retry may repeat it");
+            }
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Sends one Telegram effect and records it in outbound_log.
+    pub(super) async fn carry_out(
+        &self,
+        chat_id: i64,
+        update_id: Option<i64>,
+        effect: &Effect,
+    ) -> Result<(), TelegramError> {
+        let (method, body) = match effect {
+            Effect::Send(reply) => ("sendMessage", message_body(chat_id, reply)),
+            Effect::Edit { message_id, reply } => {
+                let mut body = message_body(chat_id, reply);
+                body["message_id"] = json!(message_id);
+                ("editMessageText", body)
+            }
+            Effect::AnswerCallback { callback_id, text } => {
+                let mut body = json!({ "callback_query_id": callback_id });
+                if let Some(text) = text {
+                    body["text"] = json!(text);
+                }
+                ("answerCallbackQuery", body)
+            }
+            Effect::Request(_) => return Ok(()),
+        };
+        self.call_logged(chat_id, update_id, method, &body).await
+    }
+
+    /// A Bot API call, recorded in outbound_log whatever its result.
+    pub(super) async fn call_logged(
+        &self,
+        chat_id: i64,
+        update_id: Option<i64>,
+        method: &str,
+        body: &Value,
+    ) -> Result<(), TelegramError> {
+        let started = std::time::Instant::now();
+        let result = self.bot.call::<Value>(method, body).await;
+        let error = result.as_ref().err().map(ToString::to_string);
+        let row = OutboundRow {
+            update_id,
+            chat_id,
+            method,
+            payload: body,
+            message_id: result
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("message_id"))
+                .and_then(Value::as_i64),
+            status: if result.is_ok() { "sent" } else { "failed" },
+            error: error.as_deref(),
+            latency_ms: Some(started.elapsed().as_millis() as i32),
+        };
+        if let Err(e) = self.store.log_outbound(&row).await {
+            tracing::warn!(error = %e, "cannot record reply in Postgres");
+        }
+        result.map(|_| ())
+    }
+}

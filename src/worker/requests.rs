@@ -1,0 +1,175 @@
+//! Answers the conversation's requests: market data, analysis, risk checks, orders, alerts,
+//! status. External failures become part of the answer (the user is told); Postgres or Redis
+//! failures are errors, and the job is retried.
+
+use chrono::{Duration, Utc};
+
+use super::Worker;
+use crate::{
+    conversation::{AlertChange, Event, Fetched, PortfolioView, Request, risk, strategy},
+    integrations::{IntegrationError, PricePoint},
+    store::{alerts, prices},
+};
+
+impl Worker {
+    /// The event answering `request`.
+    pub(super) async fn answer(
+        &self,
+        chat_id: i64,
+        event_id: &str,
+        request: Request,
+    ) -> anyhow::Result<Event> {
+        let market = &self.conv.integrations;
+        let pool = self.store.pool();
+        Ok(match request {
+            Request::Quote { symbol, purpose } => Event::Quote {
+                purpose,
+                result: market.quote(&symbol).await,
+                symbol,
+            },
+            Request::Series {
+                symbol,
+                days,
+                purpose,
+            } => Event::Series {
+                purpose,
+                result: self.series(&symbol, days).await?,
+                symbol,
+                days,
+            },
+            Request::Compare { symbols, days } => {
+                let mut rows = Vec::with_capacity(symbols.len());
+                for symbol in symbols {
+                    let series = self.series(&symbol, days).await?;
+                    rows.push((symbol, series));
+                }
+                Event::Comparison { days, rows }
+            }
+            Request::Analyse { symbol, strategy } => Event::Analysis {
+                strategy,
+                result: self.analyse(&symbol, strategy).await,
+            },
+            Request::CheckRisk { mut order, strategy } => {
+                // One key per confirmation, derived from the event that minted it: a retried job
+                // mints the same key, so it can never lead to a second order.
+                let key = format!("{chat_id}:{event_id}");
+                let result = async {
+                    if order.limit_price <= 0.0 {
+                        order.limit_price = market.quote(&order.symbol).await?.price;
+                    }
+                    let account = market.account(chat_id).await?;
+                    let positions = market.positions(chat_id).await?;
+                    Ok(risk::check(
+                        &order,
+                        &account,
+                        &positions,
+                        self.conv.max_position_share,
+                    ))
+                }
+                .await;
+                Event::RiskChecked {
+                    order,
+                    key,
+                    strategy,
+                    result,
+                }
+            }
+            Request::PlaceOrder { order, key } => Event::OrderPlaced {
+                result: market.place_order(chat_id, &order, &key).await,
+            },
+            Request::Portfolio => {
+                let result = async {
+                    Ok(PortfolioView {
+                        account: market.account(chat_id).await?,
+                        positions: market.positions(chat_id).await?,
+                    })
+                }
+                .await;
+                Event::Portfolio { result }
+            }
+            Request::SetAlert {
+                symbol,
+                direction,
+                price,
+            } => {
+                let result = match market.quote(&symbol).await {
+                    Ok(quote) => match alerts::insert(pool, chat_id, &symbol, direction, price).await? {
+                        Some(alert) => Ok((alert, quote.price)),
+                        None => Err(IntegrationError::Rejected(format!(
+                            "you already have {} alerts; delete one in /alerts first",
+                            alerts::MAX_PER_CHAT
+                        ))),
+                    },
+                    Err(e) => Err(e),
+                };
+                Event::AlertSaved { result }
+            }
+            Request::ListAlerts => Event::Alerts {
+                result: Ok(alerts::list(pool, chat_id).await?),
+            },
+            Request::DeleteAlert { id } => Event::AlertChanged {
+                change: match alerts::delete(pool, chat_id, id).await? {
+                    Some(alert) => AlertChange::Deleted(alert),
+                    None => AlertChange::NotFound(id),
+                },
+            },
+            Request::RearmAlert { id } => Event::AlertChanged {
+                change: match alerts::rearm(pool, chat_id, id).await? {
+                    Some(alert) => AlertChange::Rearmed(alert),
+                    None => AlertChange::NotFound(id),
+                },
+            },
+            Request::Status => Event::Status {
+                services: market.health(),
+            },
+        })
+    }
+
+    async fn analyse(&self, symbol: &str, strategy: strategy::Strategy) -> Fetched<strategy::Analysis> {
+        let market = &self.conv.integrations;
+        let quote = market.quote(symbol).await?;
+        let chain = market.options_chain(symbol).await?;
+        strategy::analyse(&quote, &chain, strategy, quote.at.date_naive()).ok_or_else(|| {
+            IntegrationError::Rejected(format!(
+                "no listed option fits a {} on {symbol} right now",
+                strategy.label()
+            ))
+        })
+    }
+
+    /// Daily prices over `days` from `price_history`; when the table does not reach back far
+    /// enough yet, the provider's daily history fills it first.
+    pub(super) async fn series(&self, symbol: &str, days: u32) -> anyhow::Result<Fetched<Vec<PricePoint>>> {
+        let pool = self.store.pool();
+        let since = Utc::now() - Duration::days(i64::from(days));
+        let mut points = prices::since(pool, symbol, since).await?;
+        let reaches_back = points
+            .first()
+            .is_some_and(|p| p.at <= since + Duration::hours(36));
+        if !reaches_back {
+            match self.conv.integrations.history(symbol, days).await {
+                Ok(history) => {
+                    prices::record(pool, symbol, &history).await?;
+                    points = prices::since(pool, symbol, since).await?;
+                }
+                Err(e) if points.len() < 2 => return Ok(Err(e)),
+                Err(e) => {
+                    tracing::warn!(symbol, error = %e, "history backfill failed; using what was collected")
+                }
+            }
+        }
+        Ok(Ok(daily(points)))
+    }
+}
+
+/// One point per day, the day's last: the collector's 5-minute quotes and daily closes mix.
+fn daily(points: Vec<PricePoint>) -> Vec<PricePoint> {
+    let mut out: Vec<PricePoint> = Vec::with_capacity(points.len());
+    for p in points {
+        match out.last_mut() {
+            Some(last) if last.at.date_naive() == p.at.date_naive() => *last = p,
+            _ => out.push(p),
+        }
+    }
+    out
+}

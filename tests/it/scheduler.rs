@@ -1,0 +1,97 @@
+//! Two schedulers, one leader: every periodic tick is enqueued exactly once.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use ava::scheduler::{Scheduler, TickReport};
+use workers::RedisBroker;
+
+use crate::harness::{TestApp, redis_url};
+
+#[tokio::test]
+async fn two_schedulers_fire_each_tick_exactly_once() {
+    let app = TestApp::spawn().await;
+    let mut a = Scheduler::build(&app.settings, "scheduler-a".into())
+        .await
+        .unwrap();
+    let mut b = Scheduler::build(&app.settings, "scheduler-b".into())
+        .await
+        .unwrap();
+    // An hour-aligned start, so the expected slots are easy to count.
+    let t0 = (chrono::Utc::now().timestamp_millis() as u64 / 3_600_000 + 1) * 3_600_000;
+    let minute = 60_000;
+
+    for i in 0..6 {
+        let now = t0 + i * minute;
+        let (ra, rb) = tokio::join!(a.tick(now), b.tick(now));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let leaders = [&ra, &rb]
+            .iter()
+            .filter(|r| matches!(r, TickReport::Leader(_)))
+            .count();
+        assert_eq!(leaders, 1, "exactly one leader at tick {i}: {ra:?} / {rb:?}");
+    }
+    // The leader goes away; the other takes over and repeats the last tick: nothing new.
+    a.resign().await.unwrap();
+    let b_repeat = b.tick(t0 + 5 * minute).await.unwrap();
+    let a_after = a.tick(t0 + 5 * minute).await.unwrap();
+    assert!(
+        matches!(b_repeat, TickReport::Leader(ref ids) if ids.is_empty()),
+        "{b_repeat:?}"
+    );
+    assert_eq!(a_after, TickReport::Follower);
+    b.tick(t0 + 6 * minute).await.unwrap();
+
+    let broker = RedisBroker::connect(&redis_url(), &app.settings.redis.prefix)
+        .await
+        .unwrap();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..100 {
+        let Some(job) = broker.lease(Duration::from_millis(200)).await.unwrap() else {
+            break;
+        };
+        assert_eq!(job.lane, workers::Lane::Low);
+        *seen.entry(job.kind).or_default() += 1;
+    }
+    let expected: BTreeMap<String, usize> = [
+        ("alert_monitor", 7),              // minutes 0..=6
+        ("conversation_timeout_sweep", 7), // one 10 s slot per tick
+        ("data_collector", 2),             // 5-minute slots 0 and 5
+        ("retention", 1),                  // one hour
+    ]
+    .into_iter()
+    .map(|(k, n)| (k.to_owned(), n))
+    .collect();
+    assert_eq!(seen, expected);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_data_collector_records_watched_symbols_for_history() {
+    let app = TestApp::spawn().await;
+    let mut scheduler = Scheduler::build(&app.settings, "collector-test".into())
+        .await
+        .unwrap();
+    scheduler
+        .tick(chrono::Utc::now().timestamp_millis() as u64)
+        .await
+        .unwrap();
+    crate::chat::drain(&app.worker).await;
+    let symbols: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT symbol FROM price_history ORDER BY symbol")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let mut watchlist = app.settings.scheduler.watchlist.clone();
+    watchlist.sort();
+    assert_eq!(symbols, watchlist, "one quote per watched symbol");
+
+    crate::chat::say(
+        &app,
+        &app.worker,
+        crate::chat::message(600_001, "/history SPY 7d"),
+    )
+    .await;
+    let history = crate::chat::last_sent_contains(&app, "<b>SPY</b>, last 7 days").await;
+    assert!(history.matches('$').count() >= 5, "a row per day: {history}");
+    app.cleanup().await;
+}
