@@ -39,7 +39,16 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     let router = ingress::router(&settings).await?.merge(emulator::router());
     tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker and emulator running");
     let serve = ingress::serve(listener, router, shutdown.clone());
-    let work = worker::run(settings, shutdown);
-    tokio::try_join!(serve, work)?;
+    let poll_shutdown = shutdown.clone();
+    let poll = async {
+        if settings.ingress.mode == crate::config::IngressMode::Polling {
+            let acceptor = ingress::Acceptor::build(&settings).await?;
+            ingress::polling::run(&settings, acceptor, poll_shutdown).await
+        } else {
+            Ok(())
+        }
+    };
+    let work = worker::run(settings.clone(), shutdown);
+    tokio::try_join!(serve, poll, work)?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! < `AVA_<SECTION>__<KEY>` environment variables. Validated once, at start-up.
 
 mod infra;
+mod ingress;
+mod limits;
 mod secret;
 mod telegram;
 mod worker;
@@ -15,6 +17,8 @@ use figment::{
 use serde::Deserialize;
 
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
+pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
+pub use limits::{InboundLimitSettings, OutboundLimitSettings};
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
 pub use worker::WorkerSettings;
@@ -40,6 +44,16 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Logging.
     pub log: LogSettings,
+    /// How updates come in (webhook or polling) and what is accepted.
+    pub ingress: IngressSettings,
+    /// Lane classification rules.
+    pub lanes: LaneRules,
+    /// getUpdates long polling.
+    pub polling: PollingSettings,
+    /// Per-user inbound rate limit.
+    pub inbound_limit: InboundLimitSettings,
+    /// Telegram's outbound limits.
+    pub outbound_limit: OutboundLimitSettings,
 }
 
 /// A setting that cannot be used, named by its key.
@@ -87,6 +101,11 @@ impl Settings {
         self.redis.validate()?;
         self.database.validate()?;
         self.worker.validate()?;
+        self.ingress.validate()?;
+        self.lanes.validate()?;
+        self.polling.validate()?;
+        self.inbound_limit.validate()?;
+        self.outbound_limit.validate()?;
         self.log.validate()
     }
 
@@ -148,6 +167,20 @@ mod tests {
         assert!(err.contains("webhook.secret"), "{err}");
         let err = with("redis.url", "http://x").unwrap_err().to_string();
         assert!(err.contains("redis.url"), "{err}");
+        let err = with("ingress.mode", "carrier-pigeon").unwrap_err().to_string();
+        assert!(err.contains("mode"), "{err}");
+        let err = with("ingress.enqueue_timeout_ms", "5000")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingress.enqueue_timeout_ms"), "{err}");
+        let err = with("polling.limit", "0").unwrap_err().to_string();
+        assert!(err.contains("polling.limit"), "{err}");
+        let err = with("outbound_limit.chat_per_sec", "0").unwrap_err().to_string();
+        assert!(err.contains("outbound_limit.chat_per_sec"), "{err}");
+        let err = with("webhook.public_url", "http://insecure")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhook.public_url"), "{err}");
     }
 
     #[test]

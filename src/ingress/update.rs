@@ -1,8 +1,11 @@
-//! The little the ingress reads of an update: its id, its kind and its chat.
+//! The little the ingress reads of an update: its id, its kind, its chat and sender, and the
+//! lane rules that place it.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use workers::Lane;
+
+use crate::config::LaneRules;
 
 /// The top level of an update: `update_id` plus exactly one field naming its kind.
 #[derive(Debug, Deserialize)]
@@ -43,14 +46,23 @@ impl Envelope {
     }
 }
 
-/// The lane an update waits in.
-pub fn classify_lane(update: &Envelope) -> Lane {
-    match update.kind() {
-        "callback_query" => Lane::High,
-        "message" => match update.text().and_then(crate::conversation::command_of) {
-            Some("cancel" | "stop") => Lane::High,
-            _ => Lane::Normal,
-        },
-        _ => Lane::Low,
+// The rules are configuration; applying them to an update is the ingress' business, so it lives here.
+impl LaneRules {
+    /// The lane an update waits in: `high` kinds and commands, `low` kinds, else `normal`.
+    pub fn classify(&self, update: &Envelope) -> Lane {
+        let kind = update.kind();
+        if self.high_kinds.iter().any(|k| k == kind) {
+            return Lane::High;
+        }
+        if kind == "message"
+            && let Some(command) = update.text().and_then(crate::conversation::command_of)
+            && self.high_commands.iter().any(|c| c == command)
+        {
+            return Lane::High;
+        }
+        if self.low_kinds.iter().any(|k| k == kind) {
+            return Lane::Low;
+        }
+        Lane::Normal
     }
 }

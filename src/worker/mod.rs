@@ -13,7 +13,7 @@ use crate::{
     ingress::Envelope,
     shutdown::Shutdown,
     store::{OutboundRow, Store, UpdateRow},
-    telegram::{BotApi, TelegramError},
+    telegram::{Outbound, TelegramError},
 };
 
 /// Job kind of a Telegram update queued by the ingress or the poller.
@@ -35,7 +35,7 @@ pub enum Step {
 #[derive(Clone)]
 pub struct Worker {
     broker: RedisBroker,
-    bot: BotApi,
+    outbound: Outbound,
     store: Store,
     name: String,
 }
@@ -48,7 +48,7 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
         Ok(Self {
             broker,
-            bot: BotApi::new(&settings.telegram)?,
+            outbound: Outbound::connect(settings).await?,
             store: Store::connect_lazy(&settings.database)?,
             name: format!("{}-{}", hostname(), std::process::id()),
         })
@@ -67,6 +67,7 @@ impl Worker {
     async fn handle(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
             TELEGRAM_UPDATE => self.handle_update(job).await,
+            crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).await,
             other => Outcome::Permanent(format!("unknown job kind {other:?}")),
         }
     }
@@ -128,19 +129,39 @@ impl Worker {
         let Some(text) = message.text() else {
             return Outcome::Done;
         };
+        // The user wrote, so they can be written to again: lift an "unreachable" mark.
+        if let Err(e) = self.outbound.limiter().clear_blocked(message.chat.id.0).await {
+            tracing::warn!(error = %e, "cannot clear the chat's unreachable mark");
+        }
         let reply = conversation::reply_to(text);
         self.send(update_id, message.chat.id.0, &reply).await
     }
 
+    /// The ingress' polite "you are sending too fast" message, at most once per window.
+    async fn handle_notice(&self, job: &Job) -> Outcome {
+        let notice: Value = match serde_json::from_slice(&job.payload) {
+            Ok(notice) => notice,
+            Err(e) => return Outcome::Permanent(format!("notice payload is not JSON: {e}")),
+        };
+        let (Some(chat_id), Some(text)) = (notice["chat_id"].as_i64(), notice["text"].as_str()) else {
+            return Outcome::Permanent("notice payload lacks chat_id or text".into());
+        };
+        match self.outbound.send_text(chat_id, text).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => outcome_of(e),
+        }
+    }
+
     async fn send(&self, update_id: i64, chat_id: i64, text: &str) -> Outcome {
         let payload = json!({ "chat_id": chat_id, "text": text });
-        let result = self.bot.send_message(chat_id, text).await;
+        // Through the shared limits; long texts go out as several messages, the last one logged.
+        let result = self.outbound.send_text(chat_id, text).await;
         let (message_id, status, error, latency_ms) = match &result {
             Ok(sent) => (
-                Some(sent.message_id),
+                sent.last().map(|s| s.message_id),
                 "sent",
                 None,
-                Some(sent.latency.as_millis() as i32),
+                Some(sent.iter().map(|s| s.latency.as_millis() as i32).sum()),
             ),
             Err(e) => (None, "failed", Some(e.to_string()), None),
         };
@@ -159,10 +180,16 @@ impl Worker {
         }
         match result {
             Ok(_) => Outcome::Done,
-            Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
-            Err(e @ TelegramError::Transient(_)) => Outcome::Retry(e.to_string()),
-            Err(e @ TelegramError::Refused { .. }) => Outcome::Permanent(e.to_string()),
+            Err(e) => outcome_of(e),
         }
+    }
+}
+
+fn outcome_of(e: TelegramError) -> Outcome {
+    match e {
+        TelegramError::RetryAfter(after) => Outcome::RetryAfter(after, "Telegram 429".into()),
+        e @ TelegramError::Transient(_) => Outcome::Retry(e.to_string()),
+        e @ TelegramError::Refused { .. } => Outcome::Permanent(e.to_string()),
     }
 }
 
