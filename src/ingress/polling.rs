@@ -108,7 +108,8 @@ impl Poller {
                 }
                 Err(source) => return Err(PollError::Queue { update_id, source }),
             }
-            self.offset = Some(update_id + 1);
+            // Telegram sends ascending ids; max() keeps a stray lower one from re-opening the past.
+            self.offset = Some(self.offset.map_or(update_id + 1, |o| o.max(update_id + 1)));
         }
         Ok(accepted)
     }

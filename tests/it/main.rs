@@ -3,5 +3,12 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod edge_fuzz;
+mod edge_ingress;
+mod edge_outbound;
+mod edge_polling;
+mod edge_redis_down;
+mod edge_support;
+mod edge_webhook_admin;
 mod harness;
 mod walking_skeleton;
