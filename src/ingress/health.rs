@@ -1,13 +1,8 @@
-//! `GET /health` (alive), `GET /ready` (Redis and Postgres reachable) and `GET /metrics`.
+//! `GET /health` (alive) and `GET /ready` (Redis and Postgres reachable).
 
 use std::time::Duration;
 
-use axum::{
-    Json,
-    extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
 use super::IngressState;
@@ -60,11 +55,4 @@ pub(super) async fn ready(State(state): State<IngressState>) -> (StatusCode, Jso
             Json(json!({ "status": "not_ready", "down": down, "checks": checks })),
         )
     }
-}
-
-pub(super) async fn metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::ops::metrics::render(),
-    )
 }

@@ -67,7 +67,7 @@ pub async fn router_with(settings: &Settings, acceptor: Acceptor) -> anyhow::Res
     let mut router = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+        .route("/metrics", get(crate::ops::metrics::handler));
     if settings.ingress.mode == IngressMode::Webhook {
         router = router.route(&settings.webhook.path, post(webhook::receive));
     }

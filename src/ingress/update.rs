@@ -66,3 +66,63 @@ impl LaneRules {
         Lane::Normal
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> LaneRules {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        LaneRules {
+            high_kinds: words(&["callback_query"]),
+            high_commands: words(&["cancel", "stop"]),
+            low_kinds: words(&["edited_message", "channel_post", "my_chat_member", "inline_query"]),
+        }
+    }
+
+    fn lane(json: &str) -> Lane {
+        rules().classify(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn lanes_follow_the_rules() {
+        assert_eq!(lane(r#"{"update_id":1,"callback_query":{"id":"x"}}"#), Lane::High);
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/cancel"}}"#),
+            Lane::High
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/stop@ava_bot"}}"#),
+            Lane::High
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/start"}}"#),
+            Lane::Normal
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"cancel"}}"#),
+            Lane::Normal
+        );
+        // A command in an edited message does not jump the queue.
+        assert_eq!(
+            lane(r#"{"update_id":1,"edited_message":{"text":"/cancel"}}"#),
+            Lane::Low
+        );
+        assert_eq!(lane(r#"{"update_id":1,"inline_query":{"query":"x"}}"#), Lane::Low);
+        assert_eq!(lane(r#"{"update_id":1,"poll":{}}"#), Lane::Normal);
+    }
+
+    #[test]
+    fn the_envelope_reads_ids() {
+        let update: Envelope = serde_json::from_str(
+            r#"{"update_id":9,"callback_query":{"from":{"id":5},"message":{"chat":{"id":-7}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (update.kind(), update.chat_id(), update.user_id()),
+            ("callback_query", Some(-7), Some(5))
+        );
+        assert!(serde_json::from_str::<Envelope>(r#"{"update_id":"9"}"#).is_err());
+        assert!(serde_json::from_str::<Envelope>(r#"{"message":{}}"#).is_err());
+    }
+}

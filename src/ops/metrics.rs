@@ -57,6 +57,20 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
+/// `GET /metrics` alone, for roles that serve no other HTTP (e.g. a worker on its own port).
+pub fn router() -> axum::Router {
+    install();
+    axum::Router::new().route("/metrics", axum::routing::get(handler))
+}
+
+/// The `/metrics` handler.
+pub async fn handler() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        render(),
+    )
+}
+
 /// Renders the current values in Prometheus' text format.
 pub fn render() -> String {
     let handle = install();

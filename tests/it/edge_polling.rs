@@ -202,3 +202,54 @@ async fn a_set_webhook_stops_polling_with_a_clear_message_or_is_deleted_when_con
     assert_eq!(ids(&jobs), vec!["100000001"]);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_poller_backs_off_on_errors_and_recovers() {
+    let app = TestApp::spawn().await;
+    // Two 502s, then the update.
+    let fake = RecordingBotApi::new(|_, _, seen| {
+        if seen.len() < 2 {
+            (
+                502,
+                json!({ "ok": false, "error_code": 502, "description": "Bad Gateway" }),
+            )
+        } else if seen.len() == 2 {
+            (
+                200,
+                json!({ "ok": true, "result": [serde_json::from_slice::<Value>(&fixture("message_text.json")).unwrap()] }),
+            )
+        } else {
+            (200, json!({ "ok": true, "result": [] }))
+        }
+    });
+    fake.mount_on(&app.telegram).await;
+    let acceptor = Acceptor::build(&app.settings).await.unwrap();
+    let shutdown = Shutdown::new();
+    let running = tokio::spawn({
+        let (settings, shutdown) = (app.settings.clone(), shutdown.clone());
+        async move { ava::ingress::polling::run(&settings, acceptor, shutdown).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut jobs = Vec::new();
+    while jobs.is_empty() {
+        assert!(Instant::now() < deadline, "the poller did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        jobs = drain_jobs(&app.settings).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+    assert_eq!(ids(&jobs), vec!["100000002"]);
+    let seen = fake.seen();
+    // Backoff starts at 500 ms (±25 %) and doubles.
+    assert!(
+        seen[1].at - seen[0].at >= Duration::from_millis(370),
+        "{:?}",
+        seen[1].at - seen[0].at
+    );
+    assert!(
+        seen[2].at - seen[1].at >= Duration::from_millis(740),
+        "{:?}",
+        seen[2].at - seen[1].at
+    );
+    app.cleanup().await;
+}
