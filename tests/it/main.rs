@@ -7,6 +7,7 @@ mod edge_fuzz;
 mod edge_ingress;
 mod edge_outbound;
 mod edge_polling;
+mod edge_process;
 mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
