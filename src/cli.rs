@@ -21,7 +21,7 @@ pub struct Cli {
 /// Roles and tools.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The webhook HTTP server.
+    /// The ingress: the webhook HTTP server, or the getUpdates poller with ingress.mode = "polling".
     Ingress,
     /// Leases and runs jobs.
     Worker,

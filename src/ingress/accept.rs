@@ -250,7 +250,7 @@ impl Acceptor {
                 RATE_LIMIT_NOTICE,
                 Lane::High,
                 chat_id.to_string(),
-                json!({ "chat_id": chat_id, "user_id": user_id, "text": &*self.notice_text })
+                json!({ "update_id": update.update_id, "chat_id": chat_id, "user_id": user_id, "text": &*self.notice_text })
                     .to_string()
                     .into_bytes(),
             )

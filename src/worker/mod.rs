@@ -143,13 +143,14 @@ impl Worker {
             Ok(notice) => notice,
             Err(e) => return Outcome::Permanent(format!("notice payload is not JSON: {e}")),
         };
-        let (Some(chat_id), Some(text)) = (notice["chat_id"].as_i64(), notice["text"].as_str()) else {
-            return Outcome::Permanent("notice payload lacks chat_id or text".into());
+        let (Some(update_id), Some(chat_id), Some(text)) = (
+            notice["update_id"].as_i64(),
+            notice["chat_id"].as_i64(),
+            notice["text"].as_str(),
+        ) else {
+            return Outcome::Permanent("notice payload lacks update_id, chat_id or text".into());
         };
-        match self.outbound.send_text(chat_id, text).await {
-            Ok(_) => Outcome::Done,
-            Err(e) => outcome_of(e),
-        }
+        self.send(update_id, chat_id, text).await
     }
 
     async fn send(&self, update_id: i64, chat_id: i64, text: &str) -> Outcome {
@@ -180,16 +181,10 @@ impl Worker {
         }
         match result {
             Ok(_) => Outcome::Done,
-            Err(e) => outcome_of(e),
+            Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
+            Err(e @ TelegramError::Transient(_)) => Outcome::Retry(e.to_string()),
+            Err(e @ TelegramError::Refused { .. }) => Outcome::Permanent(e.to_string()),
         }
-    }
-}
-
-fn outcome_of(e: TelegramError) -> Outcome {
-    match e {
-        TelegramError::RetryAfter(after) => Outcome::RetryAfter(after, "Telegram 429".into()),
-        e @ TelegramError::Transient(_) => Outcome::Retry(e.to_string()),
-        e @ TelegramError::Refused { .. } => Outcome::Permanent(e.to_string()),
     }
 }
 
