@@ -1,10 +1,12 @@
 //! Telegram's outbound limits, shared by every worker process through Redis.
 //!
 //! Each limit (all chats, one chat, one group) is a GCRA schedule: one Redis key holds the
-//! limit's "theoretical arrival time". A send reserves a slot in every limit that applies, in one
-//! Lua script, and is told how long to wait for it; a 429 sets a pause key the script honours.
-//! Reserving (rather than polling "may I send now?") spaces concurrent senders exactly and
-//! fairly. Redis' clock is used, so hosts with skewed clocks still agree.
+//! limit's "theoretical arrival time". A send first checks its chat's own limits and any 429
+//! pause; if they say "not yet" it is told how long to wait and reserves nothing, so a paused or
+//! busy chat never holds a slot of the global schedule that other chats could use. Otherwise it
+//! reserves the next global slot (and its chat's slots at the same time) in the same Lua script,
+//! and waits for it. Reserving, rather than polling "may I send now?", spaces concurrent senders
+//! exactly. Redis' clock is used, so hosts with skewed clocks still agree.
 //!
 //! Keys: `<prefix>:{out}:…`. The `{out}` hash tag keeps every key a script touches in one Redis
 //! Cluster slot; outbound traffic (≈30 msg/s) is far below what one shard serves.
@@ -15,31 +17,33 @@ use redis::{Script, aio::ConnectionManager};
 
 use crate::config::OutboundLimitSettings;
 
-/// Reserves the earliest slot allowed by every limit key and pause key.
-/// KEYS: limit keys, then pause keys. ARGV[1]: number of limit keys; ARGV[2]: longest wait (ms)
-/// worth reserving; then per limit key its emission interval and burst tolerance (ms).
-/// Returns {1, wait_ms} when reserved, {0, wait_ms} when the slot is further away than ARGV[2].
+/// KEYS[1]: the global limit; KEYS[2..n]: the chat's own limits; KEYS[n+1..]: pause keys.
+/// ARGV[1]: n; ARGV[2]: longest wait (ms) worth reserving; then per limit key its emission
+/// interval and burst tolerance (ms). Returns {1, wait_ms} when a slot is reserved (send after
+/// the wait), {0, wait_ms} when nothing was reserved (ask again after the wait).
 const RESERVE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = tonumber(ARGV[1])
-local slot = now
-for i = 1, n do
-  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
-  local allowed_at = tat - tonumber(ARGV[2 + 2 * i])
-  if allowed_at > slot then slot = allowed_at end
+local function tat(i) return tonumber(redis.call('GET', KEYS[i]) or now) end
+local function tau(i) return tonumber(ARGV[2 + 2 * i]) end
+local hold = now
+for i = 2, n do
+  if tat(i) - tau(i) > hold then hold = tat(i) - tau(i) end
 end
 for j = n + 1, #KEYS do
   local until_ms = tonumber(redis.call('GET', KEYS[j]) or 0)
-  if until_ms > slot then slot = until_ms end
+  if until_ms > hold then hold = until_ms end
 end
+if hold > now then return {0, math.ceil(hold - now)} end
+local slot = now
+if tat(1) - tau(1) > slot then slot = tat(1) - tau(1) end
 local wait = math.ceil(slot - now)
 if wait > tonumber(ARGV[2]) then return {0, wait} end
 for i = 1, n do
-  local interval = tonumber(ARGV[1 + 2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
-  if tat < slot then tat = slot end
-  local next_tat = tat + interval
+  local base = tat(i)
+  if base < slot then base = slot end
+  local next_tat = base + tonumber(ARGV[1 + 2 * i])
   redis.call('SET', KEYS[i], tostring(next_tat), 'PX', math.ceil(next_tat - now + 1000))
 end
 return {1, wait}
@@ -62,8 +66,9 @@ return 1
 pub enum Slot {
     /// Reserved: send after waiting this long.
     Reserved(Duration),
-    /// The next slot is this far away, more than the caller would wait; nothing was reserved.
-    TooFar(Duration),
+    /// Nothing reserved (the chat is paused or at its limit, or the global queue is longer than
+    /// the caller would wait): ask again after this long, or give up if that is too long.
+    NotYet(Duration),
 }
 
 /// The shared limiter. Cheap to clone.
@@ -97,7 +102,8 @@ impl OutboundLimiter {
         format!("{}:{{out}}:{rest}", self.prefix)
     }
 
-    /// Reserves a slot for one message to `chat_id` (None: a call that targets no chat).
+    /// Reserves a slot for one message to `chat_id` (None: a call that targets no chat), unless
+    /// it would be more than `max_wait` away.
     pub async fn reserve(&self, chat_id: Option<i64>, max_wait: Duration) -> Result<Slot, redis::RedisError> {
         let s = &self.settings;
         let mut limits: Vec<(String, f64, f64)> = Vec::with_capacity(3);
@@ -134,7 +140,7 @@ impl OutboundLimiter {
         Ok(if reserved == 1 {
             Slot::Reserved(wait)
         } else {
-            Slot::TooFar(wait)
+            Slot::NotYet(wait)
         })
     }
 

@@ -119,9 +119,15 @@ impl Outbound {
         loop {
             let budget = self.max_wait.saturating_sub(started.elapsed());
             match self.limiter.reserve(chat_id, budget).await.map_err(unavailable)? {
-                Slot::TooFar(wait) => return Err(TelegramError::RetryAfter(wait)),
+                Slot::NotYet(wait) if wait > budget => return Err(TelegramError::RetryAfter(wait)),
+                Slot::NotYet(wait) => {
+                    // Paused or at the chat's limit: wait, then ask again (nothing is held meanwhile).
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                    continue;
+                }
                 Slot::Reserved(wait) => {
-                    metrics::histogram!(m::OUTBOUND_WAIT_SECONDS).record(wait.as_secs_f64());
+                    metrics::histogram!(m::OUTBOUND_WAIT_SECONDS)
+                        .record((started.elapsed() + wait).as_secs_f64());
                     tokio::time::sleep(wait).await;
                 }
             }

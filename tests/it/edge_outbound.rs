@@ -324,3 +324,59 @@ async fn typed_methods_send_the_documented_bodies() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn sends_to_many_chats_keep_the_global_limit() {
+    let app =
+        TestApp::spawn_with(|fig| fig.merge(Serialized::default("outbound_limit.global_per_sec", 2.0))).await;
+    let fake = RecordingBotApi::new(|_, body, _| message_ok(body["chat_id"].as_i64().unwrap_or(0)));
+    fake.mount_on(&app.telegram).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for chat in [11, 12, 13] {
+        let outbound = sender(&app.settings).await;
+        tasks.spawn(async move {
+            for _ in 0..2 {
+                outbound.send_text(chat, "hello").await.expect("sent");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let times: Vec<Instant> = fake.seen().iter().map(|s| s.at).collect();
+    assert_eq!(times.len(), 6);
+    assert_within_limit(&times, 1, 2.0, SLACK);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_global_pause_holds_every_chat_and_a_chat_pause_only_its_chat() {
+    let app = TestApp::spawn().await;
+    let outbound = sender(&app.settings).await;
+    let limiter = outbound.limiter();
+    let max = Duration::from_secs(30);
+
+    limiter.pause(Some(21), Duration::from_secs(3)).await.unwrap();
+    match limiter.reserve(Some(21), max).await.unwrap() {
+        limits::Slot::NotYet(wait) => assert!(wait >= Duration::from_millis(2900), "{wait:?}"),
+        other => panic!("a paused chat waits: {other:?}"),
+    }
+    // The paused chat holds no slot: other chats go on at once.
+    for chat in [22, 23, 24] {
+        match limiter.reserve(Some(chat), max).await.unwrap() {
+            limits::Slot::Reserved(wait) => {
+                assert!(wait < Duration::from_millis(500), "chat {chat}: {wait:?}")
+            }
+            other => panic!("chat {chat}: {other:?}"),
+        }
+    }
+
+    limiter.pause(None, Duration::from_secs(3)).await.unwrap();
+    for chat in [Some(25), Some(-100500), None] {
+        match limiter.reserve(chat, max).await.unwrap() {
+            limits::Slot::NotYet(wait) => assert!(wait >= Duration::from_millis(2900), "{chat:?}: {wait:?}"),
+            other => panic!("a global pause holds {chat:?}: {other:?}"),
+        }
+    }
+    app.cleanup().await;
+}
