@@ -37,7 +37,7 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     }
     migrate(&settings).await?;
     let router = ingress::router(&settings).await?.merge(emulator::router());
-    tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker and emulator running");
+    tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker and emulator running");
     let serve = ingress::serve(listener, router, shutdown.clone());
     let poll_shutdown = shutdown.clone();
     let poll = async {

@@ -127,7 +127,8 @@ pub async fn info(settings: &Settings) -> anyhow::Result<String> {
         out.push_str(&format!("max_connections:      {n}\n"));
     }
     if let Some(kinds) = &info.allowed_updates {
-        out.push_str(&format!("allowed_updates:      {kinds:?}\n"));
+        let kinds = serde_json::to_string(kinds).unwrap_or_default();
+        out.push_str(&format!("allowed_updates:      {kinds}\n"));
     }
     Ok(out)
 }

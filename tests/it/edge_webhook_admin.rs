@@ -19,7 +19,7 @@ async fn webhook_set_delete_info() {
             json!({ "ok": true, "result": { "url": "https://bot.example.com/webhook",
                 "has_custom_certificate": false, "pending_update_count": 3, "last_error_date": 1763856000,
                 "last_error_message": "Wrong response from the webhook: 503 Service Unavailable",
-                "max_connections": 40 } }),
+                "max_connections": 40, "allowed_updates": ["message", "callback_query"] } }),
         ),
         _ => (200, json!({ "ok": true, "result": true })),
     });
@@ -61,6 +61,7 @@ async fn webhook_set_delete_info() {
     let info = webhook_admin::info(&settings).await.unwrap();
     assert!(info.contains("pending_update_count: 3"), "{info}");
     assert!(info.contains("503 Service Unavailable"), "{info}");
+    assert!(info.contains(r#"["message","callback_query"]"#), "{info}");
 
     let deleted = webhook_admin::delete(&settings, true).await.unwrap();
     assert!(deleted.contains("deleted"), "{deleted}");
