@@ -8,6 +8,7 @@ mod edge_ingress;
 mod edge_outbound;
 mod edge_polling;
 mod edge_process;
+mod edge_rate_limit;
 mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
