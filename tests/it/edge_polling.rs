@@ -109,6 +109,15 @@ async fn offsets_are_confirmed_only_after_enqueue_and_a_crash_loses_nothing() {
     );
     let queued = drain_jobs(&app.settings).await;
     assert_eq!(ids(&queued), vec!["100000001", "100000002", "100000006"]);
+    // Classified by the same rules as the webhook: the callback query jumps the queue.
+    for job in &queued {
+        let expected = if job.id == "100000006" {
+            workers::Lane::High
+        } else {
+            workers::Lane::Normal
+        };
+        assert_eq!(job.lane, expected, "update {}", job.id);
+    }
 
     // The next call confirms them: only now does Telegram forget them.
     assert_eq!(poller.poll_once().await.unwrap(), 0);
