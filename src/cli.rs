@@ -21,7 +21,7 @@ pub struct Cli {
 /// Roles and tools.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The webhook HTTP server.
+    /// The ingress: the webhook HTTP server, or the getUpdates poller with ingress.mode = "polling".
     Ingress,
     /// Leases and runs jobs.
     Worker,
@@ -31,12 +31,33 @@ pub enum Command {
     Migrate,
     /// Every role in one process, with a Bot API emulator, for local use.
     Dev,
+    // Telegram edge commands, kept together.
+    /// The ingress in polling mode: long-polls getUpdates instead of receiving webhooks.
+    Poll,
+    /// Registers, removes or shows the bot's webhook at Telegram.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `ava webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Registers the webhook; generates and prints a secret once if none is configured.
+    Set(ingress::webhook_admin::SetArgs),
+    /// Removes the webhook (needed before polling).
+    Delete {
+        /// Drop the updates waiting at Telegram.
+        #[arg(long)]
+        drop_pending_updates: bool,
+    },
+    /// Shows the webhook's URL, pending_update_count and last error.
+    Info,
 }
 
 /// Parses the command line, loads settings and runs the chosen role.
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
     let shutdown = shutdown::on_signals();
     match cli.command {
@@ -45,5 +66,20 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Scheduler => scheduler::run(settings, shutdown).await,
         Command::Migrate => roles::migrate(&settings).await,
         Command::Dev => roles::dev(settings, shutdown).await,
+        Command::Poll => {
+            settings.ingress.mode = crate::config::IngressMode::Polling;
+            ingress::run(settings, shutdown).await
+        }
+        Command::Webhook(command) => {
+            let out = match command {
+                WebhookCommand::Set(args) => ingress::webhook_admin::set(&settings, &args).await?,
+                WebhookCommand::Delete { drop_pending_updates } => {
+                    ingress::webhook_admin::delete(&settings, drop_pending_updates).await?
+                }
+                WebhookCommand::Info => ingress::webhook_admin::info(&settings).await?,
+            };
+            print!("{out}");
+            Ok(())
+        }
     }
 }

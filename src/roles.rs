@@ -37,10 +37,19 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     }
     migrate(&settings).await?;
     let router = ingress::router(&settings).await?.merge(emulator::router());
-    tracing::info!(%addr, path = %settings.webhook.path, "dev mode: ingress, worker, scheduler and emulator running");
+    tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker, scheduler and emulator running");
     let serve = ingress::serve(listener, router, shutdown.clone());
+    let poll_shutdown = shutdown.clone();
+    let poll = async {
+        if settings.ingress.mode == crate::config::IngressMode::Polling {
+            let acceptor = ingress::Acceptor::build(&settings).await?;
+            ingress::polling::run(&settings, acceptor, poll_shutdown).await
+        } else {
+            Ok(())
+        }
+    };
     let schedule = scheduler::run(settings.clone(), shutdown.clone());
-    let work = worker::run(settings, shutdown);
-    tokio::try_join!(serve, work, schedule)?;
+    let work = worker::run(settings.clone(), shutdown);
+    tokio::try_join!(serve, poll, work, schedule)?;
     Ok(())
 }

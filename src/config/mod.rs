@@ -3,7 +3,9 @@
 
 mod conversation;
 mod infra;
+mod ingress;
 mod integrations;
+mod limits;
 mod scheduler;
 mod secret;
 mod telegram;
@@ -19,7 +21,9 @@ use serde::Deserialize;
 
 pub use conversation::ConversationSettings;
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
+pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
 pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
+pub use limits::{InboundLimitSettings, OutboundLimitSettings};
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
@@ -58,6 +62,16 @@ pub struct Settings {
     pub trading: TradingSettings,
     /// Periodic jobs.
     pub scheduler: SchedulerSettings,
+    /// How updates come in (webhook or polling) and what is accepted.
+    pub ingress: IngressSettings,
+    /// Lane classification rules.
+    pub lanes: LaneRules,
+    /// getUpdates long polling.
+    pub polling: PollingSettings,
+    /// Per-user inbound rate limit.
+    pub inbound_limit: InboundLimitSettings,
+    /// Telegram's outbound limits.
+    pub outbound_limit: OutboundLimitSettings,
 }
 
 /// A setting that cannot be used, named by its key.
@@ -111,7 +125,12 @@ impl Settings {
         self.broker.validate()?;
         self.cache.validate()?;
         self.trading.validate()?;
-        self.scheduler.validate()
+        self.scheduler.validate()?;
+        self.ingress.validate()?;
+        self.lanes.validate()?;
+        self.polling.validate()?;
+        self.inbound_limit.validate()?;
+        self.outbound_limit.validate()
     }
 
     /// Checks what a role that talks to Telegram needs on top of [`Settings::validate`].
@@ -172,6 +191,20 @@ mod tests {
         assert!(err.contains("webhook.secret"), "{err}");
         let err = with("redis.url", "http://x").unwrap_err().to_string();
         assert!(err.contains("redis.url"), "{err}");
+        let err = with("ingress.mode", "carrier-pigeon").unwrap_err().to_string();
+        assert!(err.contains("mode"), "{err}");
+        let err = with("ingress.enqueue_timeout_ms", "5000")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingress.enqueue_timeout_ms"), "{err}");
+        let err = with("polling.limit", "0").unwrap_err().to_string();
+        assert!(err.contains("polling.limit"), "{err}");
+        let err = with("outbound_limit.chat_per_sec", "0").unwrap_err().to_string();
+        assert!(err.contains("outbound_limit.chat_per_sec"), "{err}");
+        let err = with("webhook.public_url", "http://insecure")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhook.public_url"), "{err}");
     }
 
     #[test]

@@ -36,12 +36,21 @@ pub struct WebhookSettings {
     pub path: String,
     /// Expected `X-Telegram-Bot-Api-Secret-Token` (environment only).
     pub secret: Secret,
+    /// Public HTTPS URL `ava webhook set` registers with Telegram (empty: pass `--url`).
+    #[serde(default)]
+    pub public_url: String,
 }
 
 impl WebhookSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if !self.path.starts_with('/') {
             return Err(invalid("webhook.path", "must start with '/'"));
+        }
+        if !self.public_url.is_empty() && !self.public_url.starts_with("https://") {
+            return Err(invalid(
+                "webhook.public_url",
+                "must be an https:// URL (Telegram's rule)",
+            ));
         }
         let secret = self.secret.expose();
         if !secret.is_empty() && !is_valid_secret_token(secret) {

@@ -57,6 +57,11 @@ async fn call(
         "getMe" => {
             json!({ "id": 1, "is_bot": true, "first_name": "AVA (emulated)", "username": "ava_dev_bot" })
         }
+        // Nothing to deliver; hold the poll briefly as Telegram's long poll would.
+        "getUpdates" => {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            json!([])
+        }
         _ => Value::Bool(true),
     };
     Json(json!({ "ok": true, "result": result }))

@@ -1,63 +1,137 @@
-//! The HTTP edge: webhook (secret → parse → dedupe → classify → enqueue) and health.
+//! The edge: webhook (secret → size → parse → limit → dedupe → classify → enqueue), the
+//! getUpdates poller feeding the same path, health/readiness/metrics, and webhook management.
 
+mod accept;
+mod error;
+mod health;
+mod inbound_limit;
+pub mod polling;
 mod update;
 mod webhook;
+pub mod webhook_admin;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::Request,
+    middleware::{self, Next},
+    response::IntoResponse,
     routing::{get, post},
 };
+use redis::aio::ConnectionManager;
 use tokio::net::TcpListener;
-use workers::RedisBroker;
 
-use crate::{config::Settings, shutdown::Shutdown};
+use crate::{
+    config::{IngressMode, Settings},
+    shutdown::Shutdown,
+    store::Store,
+    telegram::limits::connect_redis,
+};
 
-pub use update::{Envelope, classify_lane};
-
-/// Largest webhook body accepted; Telegram's updates are far smaller.
-const BODY_LIMIT: usize = 1024 * 1024;
+pub use accept::{
+    AcceptError, Accepted, Acceptor, RATE_LIMIT_NOTICE, RateLimitViolation, Source, ViolationSink,
+};
+pub use error::HttpError;
+pub use inbound_limit::{InboundLimiter, Verdict};
+pub use update::Envelope;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct IngressState {
-    broker: RedisBroker,
+    acceptor: Acceptor,
     secret: Arc<str>,
+    body_limit: usize,
+    redis: ConnectionManager,
+    store: Store,
 }
 
-/// Builds the router: the webhook path, `/health`, and anything `extra` adds (the dev emulator).
+/// Builds the router: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
 pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
-    let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
+    router_with(settings, Acceptor::build(settings).await?).await
+}
+
+/// [`router`] around a given acceptor (e.g. one with a [`ViolationSink`]).
+pub async fn router_with(settings: &Settings, acceptor: Acceptor) -> anyhow::Result<Router> {
+    crate::ops::metrics::install();
+    let redis = connect_redis(settings.redis.url.expose())
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
     let state = IngressState {
-        broker,
+        acceptor,
         secret: Arc::from(settings.webhook.secret.expose()),
+        body_limit: settings.ingress.body_limit_bytes,
+        redis,
+        store: Store::connect_lazy(&settings.database)?,
     };
-    Ok(Router::new()
-        .route(&settings.webhook.path, post(webhook::receive))
-        .route("/health", get(|| async { "ok" }))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state))
+    let mut router = Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(crate::ops::metrics::handler));
+    if settings.ingress.mode == IngressMode::Webhook {
+        router = router.route(&settings.webhook.path, post(webhook::receive));
+    }
+    Ok(router.with_state(state))
 }
 
 /// Serves `router` on `listener` until `shutdown`; in-flight requests finish first.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+    serve_draining(listener, router, shutdown, Duration::ZERO).await
+}
+
+/// Like [`serve`], but after `shutdown` keeps the listener up for `drain`, answering 503 to every
+/// new request but `/health` and `/metrics`: Telegram retries them (on another replica) while a
+/// load balancer notices, and requests already in flight finish normally.
+pub async fn serve_draining(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    drain: Duration,
+) -> anyhow::Result<()> {
+    let stopping = shutdown.clone();
+    let router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let stopping = stopping.clone();
+        async move {
+            if stopping.is_cancelled() && !matches!(request.uri().path(), "/health" | "/metrics") {
+                return HttpError::ShuttingDown.into_response();
+            }
+            next.run(request).await
+        }
+    }));
+    let closed = async move {
+        shutdown.cancelled().await;
+        tokio::time::sleep(drain).await;
+    };
     axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .with_graceful_shutdown(closed)
         .await?;
     Ok(())
 }
 
-/// `ava ingress`: binds `http.addr` and serves until shutdown.
+/// `ava ingress` (and `ava poll`): serves HTTP on `http.addr`, and in polling mode runs the
+/// getUpdates poller too, until shutdown.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
-    settings.require_webhook_secret()?;
-    let router = router(&settings).await?;
+    match settings.ingress.mode {
+        IngressMode::Webhook => settings.require_webhook_secret()?,
+        IngressMode::Polling => settings.require_token()?,
+    }
+    let acceptor = Acceptor::build(&settings).await?;
+    let router = router_with(&settings, acceptor.clone()).await?;
     let listener = TcpListener::bind(settings.http.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
-    tracing::info!(addr = %settings.http.addr, path = %settings.webhook.path, "ingress listening");
-    serve(listener, router, shutdown).await
+    let drain = Duration::from_secs(settings.ingress.drain_secs);
+    let serve = serve_draining(listener, router, shutdown.clone(), drain);
+    match settings.ingress.mode {
+        IngressMode::Webhook => {
+            tracing::info!(addr = %settings.http.addr, path = %settings.webhook.path, "ingress listening for webhooks");
+            serve.await
+        }
+        IngressMode::Polling => {
+            tracing::info!(addr = %settings.http.addr, "ingress polling getUpdates; HTTP serves /health /ready /metrics");
+            let poll = polling::run(&settings, acceptor, shutdown);
+            tokio::try_join!(serve, poll)?;
+            Ok(())
+        }
+    }
 }

@@ -1,8 +1,11 @@
-//! The little the ingress reads of an update: its id, its kind and its chat.
+//! The little the ingress reads of an update: its id, its kind, its chat and sender, and the
+//! lane rules that place it.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use workers::Lane;
+
+use crate::config::LaneRules;
 
 /// The top level of an update: `update_id` plus exactly one field naming its kind.
 #[derive(Debug, Deserialize)]
@@ -43,14 +46,83 @@ impl Envelope {
     }
 }
 
-/// The lane an update waits in.
-pub fn classify_lane(update: &Envelope) -> Lane {
-    match update.kind() {
-        "callback_query" => Lane::High,
-        "message" => match update.text().and_then(crate::conversation::command_of) {
-            Some("cancel" | "stop") => Lane::High,
-            _ => Lane::Normal,
-        },
-        _ => Lane::Low,
+// The rules are configuration; applying them to an update is the ingress' business, so it lives here.
+impl LaneRules {
+    /// The lane an update waits in: `high` kinds and commands, `low` kinds, else `normal`.
+    pub fn classify(&self, update: &Envelope) -> Lane {
+        let kind = update.kind();
+        if self.high_kinds.iter().any(|k| k == kind) {
+            return Lane::High;
+        }
+        if kind == "message"
+            && let Some(command) = update.text().and_then(crate::conversation::command_of)
+            && self.high_commands.iter().any(|c| c == command)
+        {
+            return Lane::High;
+        }
+        if self.low_kinds.iter().any(|k| k == kind) {
+            return Lane::Low;
+        }
+        Lane::Normal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> LaneRules {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        LaneRules {
+            high_kinds: words(&["callback_query"]),
+            high_commands: words(&["cancel", "stop"]),
+            low_kinds: words(&["edited_message", "channel_post", "my_chat_member", "inline_query"]),
+        }
+    }
+
+    fn lane(json: &str) -> Lane {
+        rules().classify(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn lanes_follow_the_rules() {
+        assert_eq!(lane(r#"{"update_id":1,"callback_query":{"id":"x"}}"#), Lane::High);
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/cancel"}}"#),
+            Lane::High
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/stop@ava_bot"}}"#),
+            Lane::High
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"/start"}}"#),
+            Lane::Normal
+        );
+        assert_eq!(
+            lane(r#"{"update_id":1,"message":{"text":"cancel"}}"#),
+            Lane::Normal
+        );
+        // A command in an edited message does not jump the queue.
+        assert_eq!(
+            lane(r#"{"update_id":1,"edited_message":{"text":"/cancel"}}"#),
+            Lane::Low
+        );
+        assert_eq!(lane(r#"{"update_id":1,"inline_query":{"query":"x"}}"#), Lane::Low);
+        assert_eq!(lane(r#"{"update_id":1,"poll":{}}"#), Lane::Normal);
+    }
+
+    #[test]
+    fn the_envelope_reads_ids() {
+        let update: Envelope = serde_json::from_str(
+            r#"{"update_id":9,"callback_query":{"from":{"id":5},"message":{"chat":{"id":-7}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (update.kind(), update.chat_id(), update.user_id()),
+            ("callback_query", Some(-7), Some(5))
+        );
+        assert!(serde_json::from_str::<Envelope>(r#"{"update_id":"9"}"#).is_err());
+        assert!(serde_json::from_str::<Envelope>(r#"{"message":{}}"#).is_err());
     }
 }

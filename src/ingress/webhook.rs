@@ -1,52 +1,58 @@
-//! `POST <webhook.path>`: answers 2xx only once the update is durably queued.
+//! `POST <webhook.path>`: secret → size → [`Acceptor::accept`]; 2xx only once the update is
+//! durably queued (or deliberately dropped).
 
 use axum::{
-    body::Bytes,
+    Json,
+    body::Body,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, header},
 };
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use workers::{Enqueued, NewJob};
 
-use super::{Envelope, IngressState, classify_lane};
+use super::{
+    IngressState,
+    accept::{AcceptError, Source},
+    error::HttpError,
+};
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 pub(super) async fn receive(
     State(state): State<IngressState>,
     headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, &'static str) {
+    body: Body,
+) -> Result<Json<Value>, HttpError> {
     let given = headers
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !bool::from(given.ct_eq(state.secret.as_bytes())) {
-        return (StatusCode::UNAUTHORIZED, "wrong or missing secret token");
+    // An empty configured secret would match a missing header: refuse everything instead.
+    // `ct_eq` compares equal-length values in constant time; only the length can leak, and the
+    // secret's length is no help in guessing it.
+    if state.secret.is_empty() || !bool::from(given.ct_eq(state.secret.as_bytes())) {
+        return Err(HttpError::Unauthorized);
     }
-    let update: Envelope = match serde_json::from_slice(&body) {
-        Ok(update) => update,
-        Err(_) => return (StatusCode::BAD_REQUEST, "body is not a Telegram update"),
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.body_limit as u64) {
+        return Err(HttpError::PayloadTooLarge);
+    }
+    // The declared length may lie (or be absent with chunked encoding): count while reading.
+    let bytes = match Limited::new(body, state.body_limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(HttpError::PayloadTooLarge),
+        Err(_) => return Err(HttpError::BadRequest),
     };
-    let lane = classify_lane(&update);
-    let key = update
-        .chat_id()
-        .map(|id| id.to_string())
-        .unwrap_or_else(|| format!("update:{}", update.update_id));
-    let job = NewJob::new(crate::worker::TELEGRAM_UPDATE, lane, key, body.to_vec())
-        .with_id(update.update_id.to_string());
-    match state.broker.enqueue(job).await {
-        Ok(Enqueued::Queued(_)) => {
-            tracing::debug!(update_id = update.update_id, kind = update.kind(), %lane, "queued");
-            (StatusCode::OK, "queued")
-        }
-        Ok(Enqueued::Duplicate) => {
-            tracing::debug!(update_id = update.update_id, "duplicate update dropped");
-            (StatusCode::OK, "duplicate")
-        }
-        Err(e) => {
-            tracing::error!(update_id = update.update_id, error = %e, "cannot queue update; Telegram will retry");
-            (StatusCode::SERVICE_UNAVAILABLE, "queue unavailable, retry later")
+    match state.acceptor.accept(&bytes, Source::Webhook).await {
+        Ok(accepted) => Ok(Json(json!({ "ok": true, "result": accepted.label() }))),
+        Err(AcceptError::Malformed(_)) => Err(HttpError::BadRequest),
+        Err(AcceptError::Unavailable(e)) => {
+            tracing::error!(error = %e, "cannot queue update; answering 503 so Telegram retries");
+            Err(HttpError::Unavailable)
         }
     }
 }

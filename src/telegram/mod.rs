@@ -1,14 +1,28 @@
 //! The Bot API client used by workers, and the classification of its errors.
 //!
 //! The token is part of every request URL, so errors are stripped of their URL before they are
-//! kept or logged: the token never leaves this module.
+//! kept or logged: the token never leaves this module. [`Outbound`] wraps the client with the
+//! limits shared by every worker process (see [`limits`]).
+
+pub mod limits;
+mod methods;
+mod outbound;
+mod split;
 
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
-use crate::config::{Secret, TelegramSettings};
+use crate::{
+    config::{Secret, TelegramSettings},
+    ops::metrics as m,
+};
+
+pub use limits::OutboundLimiter;
+pub use methods::{EditMessageText, SendMessage, SetWebhook};
+pub use outbound::Outbound;
+pub use split::{MAX_MESSAGE_LEN, split_text};
 
 /// A failed Bot API call, classified once, here.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,6 +43,64 @@ pub enum TelegramError {
     },
 }
 
+/// What to do about a [`TelegramError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Try again no earlier than this.
+    RetryAfter(Duration),
+    /// Try again with backoff.
+    Retry,
+    /// Do not try again.
+    Permanent,
+}
+
+/// Descriptions that mean the chat cannot receive anything from the bot any more.
+const UNREACHABLE_CHAT: &[&str] = &[
+    "bot was blocked by the user",
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "bot is not a member",
+];
+
+impl TelegramError {
+    /// Retry-after, retry or permanent.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            TelegramError::RetryAfter(d) => ErrorClass::RetryAfter(*d),
+            TelegramError::Transient(_) => ErrorClass::Retry,
+            TelegramError::Refused { .. } => ErrorClass::Permanent,
+        }
+    }
+
+    /// The chat blocked the bot, left, or no longer exists: nothing should be sent to it.
+    pub fn is_chat_unreachable(&self) -> bool {
+        match self {
+            TelegramError::Refused {
+                code: 400 | 403,
+                description,
+            } => {
+                let d = description.to_ascii_lowercase();
+                UNREACHABLE_CHAT.iter().any(|p| d.contains(p))
+            }
+            _ => false,
+        }
+    }
+
+    /// 409 Conflict: getUpdates while a webhook is set (or two pollers at once).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, TelegramError::Refused { code: 409, .. })
+    }
+
+    fn metric_label(&self) -> &'static str {
+        match self.class() {
+            ErrorClass::RetryAfter(_) => "retry_after",
+            ErrorClass::Retry => "retry",
+            ErrorClass::Permanent => "permanent",
+        }
+    }
+}
+
 /// A message Telegram accepted.
 #[derive(Debug, Clone, Copy)]
 pub struct Sent {
@@ -44,6 +116,7 @@ pub struct BotApi {
     http: reqwest::Client,
     base: String,
     token: Secret,
+    request_timeout: Duration,
 }
 
 #[derive(Deserialize)]
@@ -64,35 +137,57 @@ impl BotApi {
     /// A client for `settings.api_url` with the bot token.
     pub fn new(settings: &TelegramSettings) -> anyhow::Result<Self> {
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.request_timeout_secs))
-            .build()?;
+        // No client-wide timeout: getUpdates long-polls; every request sets its own.
+        let http = reqwest::Client::builder().build()?;
         Ok(Self {
             http,
             base: settings.api_url.trim_end_matches('/').to_owned(),
             token: settings.token.clone(),
+            request_timeout: Duration::from_secs(settings.request_timeout_secs),
         })
     }
 
-    /// `sendMessage` with plain text.
+    /// `sendMessage` with plain text (one message; see [`Outbound`] for limits and splitting).
     pub async fn send_message(&self, chat_id: i64, text: &str) -> Result<Sent, TelegramError> {
-        let started = Instant::now();
-        let msg: Value = self
-            .call("sendMessage", &json!({ "chat_id": chat_id, "text": text }))
-            .await?;
-        let message_id = msg.get("message_id").and_then(Value::as_i64).unwrap_or_default();
-        Ok(Sent {
-            message_id,
-            latency: started.elapsed(),
-        })
+        self.send(&SendMessage::new(chat_id, text)).await
     }
 
     /// Calls `method` with a JSON body and decodes `result`.
     pub async fn call<T: DeserializeOwned>(&self, method: &str, body: &Value) -> Result<T, TelegramError> {
+        self.call_with_timeout(method, body, self.request_timeout).await
+    }
+
+    /// [`BotApi::call`] with its own timeout (long polls need more than `telegram.request_timeout_secs`).
+    pub async fn call_with_timeout<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<T, TelegramError> {
+        let started = Instant::now();
+        let result = self.request(method, body, timeout).await;
+        metrics::histogram!(m::TELEGRAM_REQUEST_SECONDS, "method" => method.to_owned())
+            .record(started.elapsed().as_secs_f64());
+        let label = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.metric_label(),
+        };
+        metrics::counter!(m::TELEGRAM_REQUESTS, "method" => method.to_owned(), "result" => label)
+            .increment(1);
+        result
+    }
+
+    async fn request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<T, TelegramError> {
         let url = format!("{}/bot{}/{method}", self.base, self.token.expose());
         let response = self
             .http
             .post(url)
+            .timeout(timeout)
             .json(body)
             .send()
             .await
@@ -114,6 +209,11 @@ impl BotApi {
             envelope.parameters.and_then(|p| p.retry_after),
         ))
     }
+
+    /// The JSON body of a plain-text message, as logged in `outbound_log`.
+    pub fn text_payload(chat_id: i64, text: &str) -> Value {
+        json!({ "chat_id": chat_id, "text": text })
+    }
 }
 
 fn classify(code: u16, description: String, retry_after: Option<u64>) -> TelegramError {
@@ -133,17 +233,45 @@ mod tests {
         assert!(
             matches!(classify(429, "x".into(), Some(7)), TelegramError::RetryAfter(d) if d == Duration::from_secs(7))
         );
-        assert!(matches!(
-            classify(502, "x".into(), None),
-            TelegramError::Transient(_)
-        ));
+        assert_eq!(
+            classify(429, "x".into(), Some(7)).class(),
+            ErrorClass::RetryAfter(Duration::from_secs(7))
+        );
+        assert_eq!(classify(502, "x".into(), None).class(), ErrorClass::Retry);
+        assert_eq!(
+            classify(403, "blocked".into(), None).class(),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            classify(400, "chat not found".into(), None).class(),
+            ErrorClass::Permanent
+        );
         assert!(matches!(
             classify(403, "blocked".into(), None),
             TelegramError::Refused { code: 403, .. }
         ));
-        assert!(matches!(
-            classify(400, "chat not found".into(), None),
-            TelegramError::Refused { code: 400, .. }
-        ));
+    }
+
+    #[test]
+    fn blocked_and_missing_chats_are_unreachable() {
+        assert!(classify(403, "Forbidden: bot was blocked by the user".into(), None).is_chat_unreachable());
+        assert!(classify(400, "Bad Request: chat not found".into(), None).is_chat_unreachable());
+        assert!(!classify(400, "Bad Request: message text is empty".into(), None).is_chat_unreachable());
+        assert!(!classify(500, "chat not found".into(), None).is_chat_unreachable());
+        assert!(classify(409, "Conflict: webhook is active".into(), None).is_conflict());
+    }
+
+    #[tokio::test]
+    async fn a_network_error_does_not_carry_the_token() {
+        let settings = TelegramSettings {
+            // Nothing listens on port 9 of localhost (discard); the connection is refused.
+            api_url: "http://127.0.0.1:9".into(),
+            token: Secret::new("123456:VERY-SECRET-TOKEN"),
+            request_timeout_secs: 2,
+        };
+        let bot = BotApi::new(&settings).unwrap();
+        let err = bot.get_me().await.unwrap_err();
+        assert!(matches!(err, TelegramError::Transient(_)), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("VERY-SECRET-TOKEN"), "{err:?}");
     }
 }

@@ -321,7 +321,9 @@ impl Worker {
         body: &Value,
     ) -> Result<(), TelegramError> {
         let started = std::time::Instant::now();
-        let result = self.bot.call::<Value>(method, body).await;
+        // Through the limits every worker shares; a callback answer belongs to no chat's quota.
+        let chat = (method != "answerCallbackQuery").then_some(chat_id);
+        let result = self.outbound.call::<Value>(chat, method, body).await;
         let error = result.as_ref().err().map(ToString::to_string);
         let row = OutboundRow {
             update_id,

@@ -16,7 +16,7 @@ use crate::{
     ingress::Envelope,
     shutdown::Shutdown,
     store::{Store, UpdateRow},
-    telegram::BotApi,
+    telegram::{Outbound, TelegramError},
 };
 
 /// Job kind of a Telegram update queued by the ingress or the poller.
@@ -38,7 +38,7 @@ pub enum Step {
 #[derive(Clone)]
 pub struct Worker {
     broker: RedisBroker,
-    bot: BotApi,
+    outbound: Outbound,
     store: Store,
     name: String,
     conv: conversation::ConversationDeps,
@@ -53,7 +53,7 @@ impl Worker {
         let store = Store::connect_lazy(&settings.database)?;
         Ok(Self {
             broker,
-            bot: BotApi::new(&settings.telegram)?,
+            outbound: Outbound::connect(settings).await?,
             conv: conversation::ConversationDeps::build(settings, &store).await?,
             store,
             name: format!("{}-{}", hostname(), std::process::id()),
@@ -73,6 +73,7 @@ impl Worker {
     async fn handle(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
             TELEGRAM_UPDATE => self.handle_update(job).await,
+            crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).await,
             other => match self.handle_scheduled(job).await {
                 Some(outcome) => outcome,
                 None => Outcome::Permanent(format!("unknown job kind {other:?}")),
@@ -112,6 +113,13 @@ impl Worker {
         if let Err(e) = self.store.log_update(&row).await {
             tracing::warn!(error = %e, "cannot record update in Postgres");
         }
+        // The user wrote, so they can be written to again: lift an "unreachable" mark.
+        if envelope.kind() == "message"
+            && let Some(chat_id) = envelope.chat_id()
+            && let Err(e) = self.outbound.limiter().clear_blocked(chat_id).await
+        {
+            tracing::warn!(error = %e, "cannot clear the chat's unreachable mark");
+        }
         let outcome = self.respond(envelope.update_id, &job.payload).await;
         let label = match &outcome {
             Outcome::Done => "done",
@@ -126,6 +134,31 @@ impl Worker {
 
     async fn respond(&self, update_id: i64, payload: &[u8]) -> Outcome {
         self.converse_update(update_id, payload).await
+    }
+
+    /// The ingress' polite "you are sending too fast" message, at most once per window.
+    async fn handle_notice(&self, job: &Job) -> Outcome {
+        let notice: Value = match serde_json::from_slice(&job.payload) {
+            Ok(notice) => notice,
+            Err(e) => return Outcome::Permanent(format!("notice payload is not JSON: {e}")),
+        };
+        let (Some(update_id), Some(chat_id), Some(text)) = (
+            notice["update_id"].as_i64(),
+            notice["chat_id"].as_i64(),
+            notice["text"].as_str(),
+        ) else {
+            return Outcome::Permanent("notice payload lacks update_id, chat_id or text".into());
+        };
+        let body = serde_json::json!({ "chat_id": chat_id, "text": text });
+        match self
+            .call_logged(chat_id, Some(update_id), "sendMessage", &body)
+            .await
+        {
+            Ok(()) => Outcome::Done,
+            Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
+            Err(e @ TelegramError::Transient(_)) => Outcome::Retry(e.to_string()),
+            Err(e @ TelegramError::Refused { .. }) => Outcome::Permanent(e.to_string()),
+        }
     }
 }
 

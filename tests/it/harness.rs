@@ -50,6 +50,11 @@ pub(crate) struct TestApp {
 impl TestApp {
     /// Starts ingress and prepares a worker, isolated under a fresh prefix and schema.
     pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(|fig| fig).await
+    }
+
+    /// [`TestApp::spawn`] with extra settings layered on top (e.g. tighter limits).
+    pub(crate) async fn spawn_with(customize: impl FnOnce(figment::Figment) -> figment::Figment) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -89,6 +94,7 @@ impl TestApp {
             .merge(Serialized::default("database.url", database_url()))
             .merge(Serialized::default("database.schema", schema.clone()))
             .merge(Serialized::default("database.max_connections", 4));
+        let fig = customize(fig);
         let settings = Settings::from_figment(fig).expect("test settings are valid");
         ava::roles::migrate(&settings).await.expect("migrations apply");
 

@@ -1,0 +1,116 @@
+//! The one Prometheus recorder and the catalogue of AVA's metrics, each declared once with its help.
+//!
+//! Every crate emits through the `metrics` facade (the job runtime in `workers/` too), so
+//! `GET /metrics` renders all of them from this single recorder. Labels never carry secrets or
+//! unbounded values: methods and reasons come from code, never from user input or URLs.
+
+use std::sync::OnceLock;
+
+use metrics::{Unit, describe_counter, describe_histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Updates seen by the ingress. Labels: `source` (webhook|polling), `result`, `lane`.
+pub const INGRESS_UPDATES: &str = "ava_ingress_updates_total";
+/// Webhook requests refused before parsing. Label: `reason`.
+pub const INGRESS_REJECTED: &str = "ava_ingress_rejected_total";
+/// Time to accept one update (parse, limit, enqueue).
+pub const INGRESS_ACCEPT_SECONDS: &str = "ava_ingress_accept_seconds";
+/// Updates dropped by the per-user inbound limit.
+pub const INBOUND_RATE_LIMITED: &str = "ava_inbound_rate_limited_total";
+/// Bot API calls. Labels: `method`, `result` (ok|retry_after|retry|permanent).
+pub const TELEGRAM_REQUESTS: &str = "ava_telegram_requests_total";
+/// Bot API call latency. Label: `method`.
+pub const TELEGRAM_REQUEST_SECONDS: &str = "ava_telegram_request_seconds";
+/// Time a send waited for its slot under the shared outbound limits.
+pub const OUTBOUND_WAIT_SECONDS: &str = "ava_outbound_wait_seconds";
+/// Pauses set after a 429. Label: `scope` (chat|global).
+pub const TELEGRAM_PAUSES: &str = "ava_telegram_pauses_total";
+/// Sends skipped because the chat blocked the bot.
+pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
+/// getUpdates failures. Label: `reason`.
+pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once and returns the handle `/metrics` renders from.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .expect("the bucket list is non-empty");
+            let handle = match builder.install_recorder() {
+                Ok(handle) => handle,
+                Err(e) => {
+                    // Someone installed another recorder first; keep serving an (empty) page.
+                    tracing::error!(error = %e, "cannot install the Prometheus recorder; /metrics will be empty");
+                    PrometheusBuilder::new().build_recorder().handle()
+                }
+            };
+            describe();
+            handle
+        })
+        .clone()
+}
+
+/// `GET /metrics` alone, for roles that serve no other HTTP (e.g. a worker on its own port).
+pub fn router() -> axum::Router {
+    install();
+    axum::Router::new().route("/metrics", axum::routing::get(handler))
+}
+
+/// The `/metrics` handler.
+pub async fn handler() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        render(),
+    )
+}
+
+/// Renders the current values in Prometheus' text format.
+pub fn render() -> String {
+    let handle = install();
+    handle.run_upkeep();
+    handle.render()
+}
+
+fn describe() {
+    describe_counter!(
+        INGRESS_UPDATES,
+        "Updates seen by the ingress, by source, result and lane."
+    );
+    describe_counter!(
+        INGRESS_REJECTED,
+        "Webhook requests refused before parsing, by reason."
+    );
+    describe_histogram!(
+        INGRESS_ACCEPT_SECONDS,
+        Unit::Seconds,
+        "Time to accept one update: parse, rate limit, enqueue."
+    );
+    describe_counter!(
+        INBOUND_RATE_LIMITED,
+        "Updates dropped by the per-user inbound rate limit."
+    );
+    describe_counter!(TELEGRAM_REQUESTS, "Bot API calls, by method and result.");
+    describe_histogram!(
+        TELEGRAM_REQUEST_SECONDS,
+        Unit::Seconds,
+        "Bot API call latency, by method."
+    );
+    describe_histogram!(
+        OUTBOUND_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time a send waited for its slot under the shared outbound limits."
+    );
+    describe_counter!(TELEGRAM_PAUSES, "Pauses set after a Telegram 429, by scope.");
+    describe_counter!(
+        BLOCKED_CHAT_SKIPS,
+        "Sends skipped because the chat blocked the bot."
+    );
+    describe_counter!(POLLING_ERRORS, "getUpdates failures, by reason.");
+}

@@ -1,0 +1,3 @@
+//! Operations: the metrics catalogue and its Prometheus exporter.
+
+pub mod metrics;
