@@ -1,0 +1,75 @@
+-- Shared by every script. ARGV[1] is the key base `<prefix>:{<prefix>}`, ARGV[2] the client's
+-- "now" in ms (scripts never call TIME, so tests can drive time). Every key a script touches
+-- starts with the base, so all of them share one hash tag and one cluster slot.
+-- A record (a queued job) is `lane|due_ms|id|kind|enqueued_ms|history|payload`.
+-- An attempts entry is `n|first_ms|last_ms|state`, state L (leased) or W (waiting).
+local base = ARGV[1]
+local now = tonumber(ARGV[2])
+local function k(name) return base .. ':' .. name end
+local function mbox(key) return base .. ':mbox:' .. key end
+local function lane_of(rec) return string.sub(rec, 1, 1) end
+local function due_of(rec) return tonumber(string.match(rec, '^.|(%d+)|')) end
+local function parse_att(v)
+  if not v then return 0, now, now, 'W' end
+  local n, first, last, st = string.match(v, '^(%d+)|(%d+)|(%d+)|(%a)$')
+  return tonumber(n), first, last, st
+end
+
+local ready_push = {h = {}, n = {}, l = {}}
+local depth_delta = {h = 0, n = 0, l = 0}
+
+-- Puts `key` where its head job waits: a ready lane (queued for flush_ready) or the delayed set.
+local function schedule(key)
+  local head = redis.call('LINDEX', mbox(key), 0)
+  if not head then return false end
+  local due = due_of(head)
+  if due > now then
+    redis.call('ZADD', k('delayed'), due, key)
+    return false
+  end
+  table.insert(ready_push[lane_of(head)], key)
+  return true
+end
+
+-- One RPUSH per lane for all keys readied by this call; true if any.
+local function flush_ready()
+  local any = false
+  for lane, keys in pairs(ready_push) do
+    if #keys > 0 then
+      redis.call('RPUSH', k('ready:' .. lane), unpack(keys))
+      ready_push[lane] = {}
+      any = true
+    end
+  end
+  return any
+end
+
+local function flush_depth()
+  for lane, d in pairs(depth_delta) do
+    if d ~= 0 then redis.call('HINCRBY', k('depth'), lane, d) end
+  end
+end
+
+-- Wakes one blocked consumer; the token list stays short, so spurious wakes stay cheap.
+local function wake()
+  if redis.call('LLEN', KEYS[1]) < 16 then redis.call('RPUSH', KEYS[1], '1') end
+end
+
+-- Removes the head job of `key` and schedules the next one.
+local function advance(key)
+  local head = redis.call('LPOP', mbox(key))
+  if head then depth_delta[lane_of(head)] = depth_delta[lane_of(head)] - 1 end
+  return schedule(key)
+end
+
+-- Stores the head job of `key` as a dead letter (the caller advances the key).
+local function bury(key, class, err, n, first, last)
+  local head = redis.call('LINDEX', mbox(key), 0)
+  if not head then return end
+  local lane, id, kind, enq, hist, payload =
+    string.match(head, '^(.)|%d+|([^|]*)|([^|]*)|(%d+)|([^|]*)|(.*)$')
+  redis.call('HSET', k('dead:' .. id), 'id', id, 'lane', lane, 'key', key, 'kind', kind,
+    'payload', payload, 'error', err, 'class', class, 'attempts', n, 'enqueued', enq,
+    'first', first, 'last', last, 'dead', now, 'history', hist)
+  redis.call('ZADD', k('dead'), now, id)
+end
