@@ -126,6 +126,7 @@ async fn main() {
     }
     let cmds1 = total_commands(&mut admin).await;
     let cpu1 = cpu_ticks(pid);
+    let breakdown: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.unwrap();
     stop.notify_one();
     running.await.unwrap().unwrap();
 
@@ -146,6 +147,13 @@ async fn main() {
         cpu_us(cpu_enq - cpu0),
         cpu_us(cpu1 - cpu_enq)
     );
+
+    println!("commandstats over the drain (calls, usec per call):");
+    for line in breakdown.lines().filter(|l| l.starts_with("cmdstat_")) {
+        let name = line.split(':').next().unwrap_or("").trim_start_matches("cmdstat_");
+        let field = |f: &str| line.split(&format!("{f}=")).nth(1).and_then(|r| r.split(',').next()).unwrap_or("?");
+        println!("  {name:<16} calls {:>8}  usec/call {}", field("calls"), field("usec_per_call"));
+    }
 
     // --- Latency at a steady 150 jobs/s ---
     let latency_broker = RedisBroker::connect(&url, "bench-latency", config.clone()).await.unwrap();

@@ -150,12 +150,21 @@ where
         let mut jobs = tokio::task::JoinSet::new();
         let batch = self.broker.config().batch_size;
 
-        while !stop.is_cancelled() {
-            let first = tokio::select! {
-                permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
-                _ = stop.cancelled() => break,
-            };
-            let mut held = vec![first];
+        // While the queue is backlogged, wait for half of the slots to free up before
+        // leasing again: one round trip then serves several jobs, which is what keeps Redis
+        // commands and CPU per job low. When it is not, lease as soon as one slot is free, so
+        // a lone job starts at once.
+        let backlog_batch = (self.concurrency / 2).clamp(1, batch);
+        let mut backlogged = false;
+        'fetch: while !stop.is_cancelled() {
+            let want = if backlogged { backlog_batch } else { 1 };
+            let mut held = Vec::with_capacity(batch);
+            while held.len() < want {
+                tokio::select! {
+                    permit = permits.clone().acquire_owned() => held.push(permit.expect("semaphore never closed")),
+                    _ = stop.cancelled() => break 'fetch,
+                }
+            }
             while held.len() < batch {
                 match permits.clone().try_acquire_owned() {
                     Ok(p) => held.push(p),
@@ -172,6 +181,7 @@ where
                 }
             };
             metrics::record_lease_deaths(leased.dead_lettered);
+            backlogged = leased.jobs.len() == held.len();
             if leased.jobs.is_empty() {
                 drop(held);
                 let now = self.broker.clock().now_ms();

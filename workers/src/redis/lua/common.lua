@@ -9,10 +9,14 @@ local function k(name) return base .. ':' .. name end
 local function mbox(key) return base .. ':mbox:' .. key end
 local function lane_of(rec) return string.sub(rec, 1, 1) end
 local function due_of(rec) return tonumber(string.match(rec, '^.|(%d+)|')) end
+-- A leased entry may end in `|<lane><due>`: the lane and due time of the job behind the head,
+-- seen at lease time, so settling skips a read. It stays true until this lease settles, because
+-- only the lease holder (fenced) or the reclaim (which rewrites the entry) pops the mailbox.
 local function parse_att(v)
   if not v then return 0, now, now, 'W' end
-  local n, first, last, st = string.match(v, '^(%d+)|(%d+)|(%d+)|(%a)$')
-  return tonumber(n), first, last, st
+  local n, first, last, st, rest = string.match(v, '^(%d+)|(%d+)|(%d+)|(%a)(.*)$')
+  local next_lane, next_due = string.match(rest, '^|(%a)(%d+)$')
+  return tonumber(n), first, last, st, next_lane, tonumber(next_due)
 end
 
 local ready_push = {h = {}, n = {}, l = {}}
@@ -60,6 +64,19 @@ local function advance(key)
   local head = redis.call('LPOP', mbox(key))
   if head then depth_delta[lane_of(head)] = depth_delta[lane_of(head)] - 1 end
   return schedule(key)
+end
+
+-- Like advance, with the next job already known from the lease-time hint.
+local function advance_known(key, next_lane, next_due)
+  if not next_lane then return advance(key) end
+  local head = redis.call('LPOP', mbox(key))
+  if head then depth_delta[lane_of(head)] = depth_delta[lane_of(head)] - 1 end
+  if next_due > now then
+    redis.call('ZADD', k('delayed'), next_due, key)
+    return false
+  end
+  table.insert(ready_push[next_lane], key)
+  return true
 end
 
 -- Stores the head job of `key` as a dead letter (the caller advances the key).

@@ -43,27 +43,39 @@ for i = 1, 3 do
 end
 local taken = 0
 if total > 0 and max > 0 then
-  -- Smooth weighted round robin (see weights.rs); credits persist between calls.
-  local credit = {0, 0, 0}
-  local saved = redis.call('GET', k('wrr'))
-  if saved then
-    local a, b, c = string.match(saved, '^(-?%d+),(-?%d+),(-?%d+)$')
-    credit = {tonumber(a), tonumber(b), tonumber(c)}
-  end
   local take = {0, 0, 0}
-  for _ = 1, math.min(max, total) do
-    local best, sum = nil, 0
-    for i = 1, 3 do
-      if lens[i] > take[i] then
-        credit[i] = credit[i] + weights[i]
-        sum = sum + weights[i]
-        if not best or credit[i] > credit[best] then best = i end
-      end
-    end
-    credit[best] = credit[best] - sum
-    take[best] = take[best] + 1
+  local backlogged = 0
+  for i = 1, 3 do
+    if lens[i] > 0 then backlogged = backlogged + 1 end
   end
-  redis.call('SET', k('wrr'), credit[1] .. ',' .. credit[2] .. ',' .. credit[3])
+  if backlogged == 1 then
+    -- One lane alone: every pick is that lane and its credit would not change, so skip the
+    -- round-robin state entirely.
+    for i = 1, 3 do
+      if lens[i] > 0 then take[i] = math.min(max, lens[i]) end
+    end
+  else
+    -- Smooth weighted round robin (see weights.rs); credits persist between calls.
+    local credit = {0, 0, 0}
+    local saved = redis.call('GET', k('wrr'))
+    if saved then
+      local a, b, c = string.match(saved, '^(-?%d+),(-?%d+),(-?%d+)$')
+      credit = {tonumber(a), tonumber(b), tonumber(c)}
+    end
+    for _ = 1, math.min(max, total) do
+      local best, sum = nil, 0
+      for i = 1, 3 do
+        if lens[i] > take[i] then
+          credit[i] = credit[i] + weights[i]
+          sum = sum + weights[i]
+          if not best or credit[i] > credit[best] then best = i end
+        end
+      end
+      credit[best] = credit[best] - sum
+      take[best] = take[best] + 1
+    end
+    redis.call('SET', k('wrr'), credit[1] .. ',' .. credit[2] .. ',' .. credit[3])
+  end
 
   local keys = {}
   for i = 1, 3 do
@@ -78,12 +90,15 @@ if total > 0 and max > 0 then
   if taken > 0 then atts = redis.call('HMGET', k('att'), unpack(keys)) end
   local hset, zadd = {}, {}
   for i, key in ipairs(keys) do
-    local head = redis.call('LINDEX', mbox(key), 0)
+    local pair = redis.call('LRANGE', mbox(key), 0, 1)
+    local head = pair[1]
     if head then
       local n, first = parse_att(atts[i])
       n = n + 1
+      local hint = ''
+      if pair[2] then hint = '|' .. lane_of(pair[2]) .. due_of(pair[2]) end
       hset[#hset + 1] = key
-      hset[#hset + 1] = n .. '|' .. first .. '|' .. now .. '|L'
+      hset[#hset + 1] = n .. '|' .. first .. '|' .. now .. '|L' .. hint
       zadd[#zadd + 1] = now + lease_ms
       zadd[#zadd + 1] = key
       out[#out + 1] = key

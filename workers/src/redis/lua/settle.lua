@@ -9,7 +9,7 @@ local woke = false
 for i = 0, count - 1 do
   local o = 4 + i * 5
   local key, attempt, code = ARGV[o], tonumber(ARGV[o + 1]), ARGV[o + 2]
-  local n, first, last, st = parse_att(atts[i + 1])
+  local n, first, last, st, next_lane, next_due = parse_att(atts[i + 1])
   -- Fencing: only the holder of the current lease may settle it. A consumer whose lease
   -- expired (and was maybe handed to another) is told its ack is stale.
   if atts[i + 1] and st == 'L' and n == attempt then
@@ -17,11 +17,11 @@ for i = 0, count - 1 do
     zrem[#zrem + 1] = key
     if code == 'D' then
       hdel[#hdel + 1] = key
-      advance(key)
+      advance_known(key, next_lane, next_due)
     elseif code == 'X' then
       bury(key, ARGV[o + 3], ARGV[o + 4], n, first, last)
       hdel[#hdel + 1] = key
-      advance(key)
+      advance_known(key, next_lane, next_due)
     elseif code == 'R' then
       redis.call('HSET', k('att'), key, n .. '|' .. first .. '|' .. last .. '|W')
       local due = tonumber(ARGV[o + 3])
