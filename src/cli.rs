@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{config::Settings, ingress, roles, shutdown, telemetry, worker};
+use crate::{config::Settings, ingress, ops, roles, shutdown, telemetry, worker};
 
 /// AVA: a Telegram bot platform for traders.
 #[derive(Debug, Parser)]
@@ -29,6 +29,9 @@ pub enum Command {
     Migrate,
     /// Every role in one process, with a Bot API emulator, for local use.
     Dev,
+    /// The dead-letter queue: list, show, replay, purge, stats.
+    #[command(subcommand)]
+    Dlq(ops::dlq::DlqCommand),
 }
 
 /// Parses the command line, loads settings and runs the chosen role.
@@ -42,5 +45,9 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Worker => worker::run(settings, shutdown).await,
         Command::Migrate => roles::migrate(&settings).await,
         Command::Dev => roles::dev(settings, shutdown).await,
+        Command::Dlq(command) => {
+            print!("{}", ops::dlq::run(&settings, command).await?);
+            Ok(())
+        }
     }
 }

@@ -9,13 +9,14 @@
 //! - [`store`]: Postgres, the record of everything in and out.
 //!
 //! Around it: [`config`] (typed, layered settings), [`shutdown`], [`telemetry`], [`emulator`]
-//! (a Bot API stand-in for `dev`), [`roles`] (`migrate`, `dev`) and [`cli`].
+//! (a Bot API stand-in for `dev`), [`ops`] (`ava dlq`), [`roles`] (`migrate`, `dev`) and [`cli`].
 
 pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod emulator;
 pub mod ingress;
+pub mod ops;
 pub mod roles;
 pub mod shutdown;
 pub mod store;

@@ -2,6 +2,7 @@
 //! < `AVA_<SECTION>__<KEY>` environment variables. Validated once, at start-up.
 
 mod infra;
+mod queue;
 mod secret;
 mod telegram;
 mod worker;
@@ -15,6 +16,7 @@ use figment::{
 use serde::Deserialize;
 
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
+pub use queue::QueueSettings;
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
 pub use worker::WorkerSettings;
@@ -38,6 +40,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Worker processes.
     pub worker: WorkerSettings,
+    /// The job runtime: lanes, retries, leases, dedupe.
+    pub queue: QueueSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -87,6 +91,7 @@ impl Settings {
         self.redis.validate()?;
         self.database.validate()?;
         self.worker.validate()?;
+        self.queue.validate()?;
         self.log.validate()
     }
 
@@ -148,6 +153,12 @@ mod tests {
         assert!(err.contains("webhook.secret"), "{err}");
         let err = with("redis.url", "http://x").unwrap_err().to_string();
         assert!(err.contains("redis.url"), "{err}");
+        let err = with("queue.heartbeat_ms", "20000").unwrap_err().to_string();
+        assert!(err.contains("queue.heartbeat_ms"), "{err}");
+        let err = with("queue.dedupe_window_hours", "1").unwrap_err().to_string();
+        assert!(err.contains("queue.dedupe_window_hours"), "{err}");
+        let err = with("queue.weight_low", "0").unwrap_err().to_string();
+        assert!(err.contains("queue.weight_"), "{err}");
     }
 
     #[test]

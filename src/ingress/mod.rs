@@ -29,9 +29,13 @@ pub struct IngressState {
 
 /// Builds the router: the webhook path, `/health`, and anything `extra` adds (the dev emulator).
 pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
-    let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+    let broker = RedisBroker::connect(
+        settings.redis.url.expose(),
+        &settings.redis.prefix,
+        settings.queue.to_config(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
     let state = IngressState {
         broker,
         secret: Arc::from(settings.webhook.secret.expose()),

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use subtle::ConstantTimeEq;
-use workers::{Enqueued, NewJob};
+use workers::{Broker, Enqueued, NewJob};
 
 use super::{Envelope, IngressState, classify_lane};
 

@@ -3,5 +3,6 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod dead_letters;
 mod harness;
 mod walking_skeleton;

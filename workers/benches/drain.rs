@@ -51,7 +51,11 @@ fn ticks_per_sec() -> u64 {
 }
 
 async fn total_commands(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
     info.lines()
         .filter_map(|l| l.split("calls=").nth(1))
         .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
@@ -91,7 +95,11 @@ async fn main() {
     let jobs: Vec<NewJob> = (0..JOBS)
         .map(|i| NewJob::new("noop", Lane::Normal, format!("key{}", i % KEYS), Vec::new()))
         .collect();
-    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut admin).await.unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
     let cmds0 = total_commands(&mut admin).await;
     let cpu0 = cpu_ticks(pid);
     let started = Instant::now();
@@ -126,15 +134,27 @@ async fn main() {
     }
     let cmds1 = total_commands(&mut admin).await;
     let cpu1 = cpu_ticks(pid);
-    let breakdown: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.unwrap();
+    let breakdown: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
     stop.notify_one();
     running.await.unwrap().unwrap();
 
     let per_job = |c: u64| c as f64 / JOBS as f64;
     let cpu_us = |t: u64| t as f64 * 1e6 / tck as f64 / JOBS as f64;
-    println!("\n== drain: {JOBS} no-op jobs over {KEYS} keys, 1 process, concurrency {CONCURRENCY}, per-key order on");
-    println!("enqueue (batches of 500)   {:>10.0} jobs/s", JOBS as f64 / enqueue_secs);
-    println!("drain                      {:>10.0} jobs/s  ({drain_secs:.3} s)", JOBS as f64 / drain_secs);
+    println!(
+        "\n== drain: {JOBS} no-op jobs over {KEYS} keys, 1 process, concurrency {CONCURRENCY}, per-key order on"
+    );
+    println!(
+        "enqueue (batches of 500)   {:>10.0} jobs/s",
+        JOBS as f64 / enqueue_secs
+    );
+    println!(
+        "drain                      {:>10.0} jobs/s  ({drain_secs:.3} s)",
+        JOBS as f64 / drain_secs
+    );
     println!(
         "redis commands per job     {:>10.2}  (enqueue {:.2} + lease/ack {:.2}; INFO commandstats, Lua-internal included)",
         per_job(cmds1 - cmds0),
@@ -150,13 +170,28 @@ async fn main() {
 
     println!("commandstats over the drain (calls, usec per call):");
     for line in breakdown.lines().filter(|l| l.starts_with("cmdstat_")) {
-        let name = line.split(':').next().unwrap_or("").trim_start_matches("cmdstat_");
-        let field = |f: &str| line.split(&format!("{f}=")).nth(1).and_then(|r| r.split(',').next()).unwrap_or("?");
-        println!("  {name:<16} calls {:>8}  usec/call {}", field("calls"), field("usec_per_call"));
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("cmdstat_");
+        let field = |f: &str| {
+            line.split(&format!("{f}="))
+                .nth(1)
+                .and_then(|r| r.split(',').next())
+                .unwrap_or("?")
+        };
+        println!(
+            "  {name:<16} calls {:>8}  usec/call {}",
+            field("calls"),
+            field("usec_per_call")
+        );
     }
 
     // --- Latency at a steady 150 jobs/s ---
-    let latency_broker = RedisBroker::connect(&url, "bench-latency", config.clone()).await.unwrap();
+    let latency_broker = RedisBroker::connect(&url, "bench-latency", config.clone())
+        .await
+        .unwrap();
     let samples: Arc<Mutex<Vec<u64>>> = Arc::default();
     let sink = samples.clone();
     let runner = Runner::new(latency_broker.clone(), move |job: Job| {
@@ -174,7 +209,12 @@ async fn main() {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for i in 0..rate_jobs {
         tick.tick().await;
-        let job = NewJob::new("noop", Lane::ALL[i % 3], format!("chat{}", i % 200), now_us().to_string());
+        let job = NewJob::new(
+            "noop",
+            Lane::ALL[i % 3],
+            format!("chat{}", i % 200),
+            now_us().to_string(),
+        );
         latency_broker.enqueue(job).await.unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -185,7 +225,10 @@ async fn main() {
     running.await.unwrap().unwrap();
     let mut lat = samples.lock().unwrap().clone();
     lat.sort_unstable();
-    println!("\n== enqueue-to-start at a steady 150 jobs/s ({} jobs, 200 keys, 3 lanes, consumer idle between jobs)", lat.len());
+    println!(
+        "\n== enqueue-to-start at a steady 150 jobs/s ({} jobs, 200 keys, 3 lanes, consumer idle between jobs)",
+        lat.len()
+    );
     println!(
         "p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms",
         percentile(&lat, 0.5) as f64 / 1000.0,
@@ -222,7 +265,10 @@ async fn main() {
     running.await.unwrap().unwrap();
     let mut late = late.lock().unwrap().clone();
     late.sort_unstable();
-    println!("\n== delayed jobs ({} with delays 50-1550 ms): start minus due time", late.len());
+    println!(
+        "\n== delayed jobs ({} with delays 50-1550 ms): start minus due time",
+        late.len()
+    );
     println!(
         "min {:.3} ms   p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms   (due times are ms-granular)",
         late[0] as f64 / 1000.0,

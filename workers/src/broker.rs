@@ -106,12 +106,7 @@ pub fn settle_for(
             e,
         ),
         Outcome::Retry(_) => {
-            let delay = backoff::full_jitter(
-                config.backoff_base,
-                config.backoff_cap,
-                job.attempts,
-                rng,
-            );
+            let delay = backoff::full_jitter(config.backoff_base, config.backoff_cap, job.attempts, rng);
             Settle::RetryAt {
                 due_ms: now_ms + delay.as_millis() as u64,
             }
@@ -187,27 +182,19 @@ pub trait Broker: Clone + Send + Sync + 'static {
     fn lease(&self, max: usize) -> impl Future<Output = Result<Leased, BrokerError>> + Send;
 
     /// Renews the leases of running jobs `(key, attempt)`; returns how many were still held.
-    fn heartbeat(
-        &self,
-        leases: &[(String, u32)],
-    ) -> impl Future<Output = Result<usize, BrokerError>> + Send;
+    fn heartbeat(&self, leases: &[(String, u32)]) -> impl Future<Output = Result<usize, BrokerError>> + Send;
 
     /// Applies the ends of attempts in one round trip; `false` marks a stale ack (lease lost).
     fn settle(&self, acks: Vec<Ack>) -> impl Future<Output = Result<Vec<bool>, BrokerError>> + Send;
 
     /// Waits until work may be ready (an enqueue, an ack that readied a key) or `timeout`.
-    fn wait_for_work(
-        &self,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<(), BrokerError>> + Send;
+    fn wait_for_work(&self, timeout: Duration) -> impl Future<Output = Result<(), BrokerError>> + Send;
 
     /// Depth, readiness, in-flight and dead-letter counts.
     fn stats(&self) -> impl Future<Output = Result<QueueStats, BrokerError>> + Send;
 
     /// Every dead letter's id and time of death, oldest first.
-    fn dead_letter_index(
-        &self,
-    ) -> impl Future<Output = Result<Vec<(String, u64)>, BrokerError>> + Send;
+    fn dead_letter_index(&self) -> impl Future<Output = Result<Vec<(String, u64)>, BrokerError>> + Send;
 
     /// The dead letters with these ids (unknown ids are skipped).
     fn dead_letters(
@@ -223,10 +210,7 @@ pub trait Broker: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Replayed>, BrokerError>> + Send;
 
     /// Deletes dead letters; returns how many existed.
-    fn remove_dead_letters(
-        &self,
-        ids: &[String],
-    ) -> impl Future<Output = Result<usize, BrokerError>> + Send;
+    fn remove_dead_letters(&self, ids: &[String]) -> impl Future<Output = Result<usize, BrokerError>> + Send;
 }
 
 /// Checks a job before it is stored.

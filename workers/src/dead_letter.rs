@@ -63,9 +63,10 @@ impl DeadLetterFilter {
         let age = Duration::from_millis(now_ms.saturating_sub(letter.dead_at_ms));
         self.lane.is_none_or(|l| l == letter.lane)
             && self.class.as_deref().is_none_or(|c| c == letter.class)
-            && self.text.as_deref().is_none_or(|t| {
-                letter.error.to_lowercase().contains(&t.to_lowercase())
-            })
+            && self
+                .text
+                .as_deref()
+                .is_none_or(|t| letter.error.to_lowercase().contains(&t.to_lowercase()))
             && self.older_than.is_none_or(|d| age >= d)
             && self.newer_than.is_none_or(|d| age <= d)
     }
@@ -140,9 +141,7 @@ impl<B: Broker> DeadLetters<B> {
                 let found = self.broker.dead_letters(ids).await?;
                 found.into_iter().map(|l| l.id).collect()
             }
-            Selection::Matching(filter) => {
-                self.matching(filter).await?.into_iter().map(|l| l.id).collect()
-            }
+            Selection::Matching(filter) => self.matching(filter).await?.into_iter().map(|l| l.id).collect(),
             Selection::All => self
                 .broker
                 .dead_letter_index()
@@ -217,8 +216,16 @@ impl<B: Broker> DeadLetters<B> {
         for letter in &all {
             *stats.by_lane.entry(letter.lane.to_string()).or_default() += 1;
             *stats.by_class.entry(letter.class.clone()).or_default() += 1;
-            stats.oldest_dead_at_ms = Some(stats.oldest_dead_at_ms.map_or(letter.dead_at_ms, |o| o.min(letter.dead_at_ms)));
-            stats.newest_dead_at_ms = Some(stats.newest_dead_at_ms.map_or(letter.dead_at_ms, |o| o.max(letter.dead_at_ms)));
+            stats.oldest_dead_at_ms = Some(
+                stats
+                    .oldest_dead_at_ms
+                    .map_or(letter.dead_at_ms, |o| o.min(letter.dead_at_ms)),
+            );
+            stats.newest_dead_at_ms = Some(
+                stats
+                    .newest_dead_at_ms
+                    .map_or(letter.dead_at_ms, |o| o.max(letter.dead_at_ms)),
+            );
         }
         Ok(stats)
     }

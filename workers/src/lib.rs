@@ -27,9 +27,7 @@ mod runner;
 mod weights;
 
 pub use backoff::{backoff_bound, full_jitter};
-pub use broker::{
-    Ack, Broker, ErrorClass, LaneStats, Leased, QueueStats, Replayed, Settle, settle_for,
-};
+pub use broker::{Ack, Broker, ErrorClass, LaneStats, Leased, QueueStats, Replayed, Settle, settle_for};
 pub use clock::{Clock, system_now_ms};
 pub use config::{ConfigProblem, QueueConfig};
 pub use dead_letter::{

@@ -11,8 +11,8 @@ use std::{
 use tokio::sync::Notify;
 
 use crate::{
-    Ack, Broker, BrokerError, Clock, DeadLetter, Enqueued, ErrorClass, Lane, Leased, NewJob,
-    QueueConfig, QueueStats, Replayed, Settle,
+    Ack, Broker, BrokerError, Clock, DeadLetter, Enqueued, ErrorClass, Lane, Leased, NewJob, QueueConfig,
+    QueueStats, Replayed, Settle,
     broker::{check_new_job, new_job_id},
     record::Record,
     weights::SmoothWeights,
@@ -226,12 +226,21 @@ impl Broker for MemoryBroker {
                 continue;
             };
             if attempt.n >= self.config.max_attempts {
-                let error = format!("lease expired on attempt {} of {}", attempt.n, self.config.max_attempts);
+                let error = format!(
+                    "lease expired on attempt {} of {}",
+                    attempt.n, self.config.max_attempts
+                );
                 state.bury(&key, ErrorClass::LeaseExpired, &error, now);
                 state.advance(&key, now);
                 leased.dead_lettered += 1;
             } else {
-                state.attempts.insert(key.clone(), Attempt { leased: false, ..attempt });
+                state.attempts.insert(
+                    key.clone(),
+                    Attempt {
+                        leased: false,
+                        ..attempt
+                    },
+                );
                 state.schedule(&key, now);
             }
         }
@@ -309,7 +318,13 @@ impl Broker for MemoryBroker {
                         wake |= state.advance(&ack.key, now);
                     }
                     Settle::RetryAt { due_ms } => {
-                        state.attempts.insert(ack.key.clone(), Attempt { leased: false, ..attempt });
+                        state.attempts.insert(
+                            ack.key.clone(),
+                            Attempt {
+                                leased: false,
+                                ..attempt
+                            },
+                        );
                         if due_ms > now {
                             state.delayed.insert((due_ms, ack.key.clone()));
                             wake = true;
@@ -318,7 +333,11 @@ impl Broker for MemoryBroker {
                         }
                     }
                     Settle::Release => {
-                        let back = Attempt { n: attempt.n - 1, leased: false, ..attempt };
+                        let back = Attempt {
+                            n: attempt.n - 1,
+                            leased: false,
+                            ..attempt
+                        };
                         state.attempts.insert(ack.key.clone(), back);
                         if let Some(head) = state.head(&ack.key) {
                             state.ready[head.lane.index()].push_front(ack.key.clone());

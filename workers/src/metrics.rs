@@ -31,7 +31,11 @@ pub const ENQUEUE_TO_START: &str = "ava_job_enqueue_to_start_seconds";
 /// Registers help texts; call once after installing the recorder.
 pub fn describe() {
     describe_gauge!(QUEUE_DEPTH, "Jobs queued and not finished, per lane");
-    describe_gauge!(QUEUE_OLDEST_AGE, Unit::Seconds, "Age of the oldest ready job per lane");
+    describe_gauge!(
+        QUEUE_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest ready job per lane"
+    );
     describe_gauge!(QUEUE_IN_FLIGHT, "Jobs leased right now across all consumers");
     describe_gauge!(QUEUE_DEAD, "Dead letters stored");
     describe_counter!(JOBS_DONE, "Jobs finished successfully");
@@ -47,8 +51,7 @@ pub(crate) fn record_stats(stats: &QueueStats) {
     for lane in Lane::ALL {
         let s = &stats.lanes[lane.index()];
         gauge!(QUEUE_DEPTH, "lane" => lane.as_str()).set(s.depth as f64);
-        gauge!(QUEUE_OLDEST_AGE, "lane" => lane.as_str())
-            .set(s.oldest_age_ms.unwrap_or(0) as f64 / 1000.0);
+        gauge!(QUEUE_OLDEST_AGE, "lane" => lane.as_str()).set(s.oldest_age_ms.unwrap_or(0) as f64 / 1000.0);
     }
     gauge!(QUEUE_IN_FLIGHT).set(stats.in_flight as f64);
     gauge!(QUEUE_DEAD).set(stats.dead as f64);

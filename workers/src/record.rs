@@ -107,7 +107,11 @@ mod tests {
             payload: b"a|b,c\n|".to_vec(),
         };
         assert_eq!(Record::decode(&record.encode()).unwrap(), record);
-        let bare = Record { replayed_from: vec![], payload: vec![], ..record };
+        let bare = Record {
+            replayed_from: vec![],
+            payload: vec![],
+            ..record
+        };
         assert_eq!(Record::decode(&bare.encode()).unwrap(), bare);
     }
 

@@ -208,8 +208,12 @@ where
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(job.key.clone(), job.attempts);
-                let (broker, handler, acks, in_flight) =
-                    (self.broker.clone(), self.handler.clone(), acks.clone(), in_flight.clone());
+                let (broker, handler, acks, in_flight) = (
+                    self.broker.clone(),
+                    self.handler.clone(),
+                    acks.clone(),
+                    in_flight.clone(),
+                );
                 jobs.spawn(async move {
                     let key = job.key.clone();
                     let executed = run_job(&broker, &*handler, job).await;
@@ -221,10 +225,8 @@ where
             while jobs.try_join_next().is_some() {}
         }
 
-        let graceful = tokio::time::timeout(self.grace, async {
-            while jobs.join_next().await.is_some() {}
-        })
-        .await;
+        let graceful =
+            tokio::time::timeout(self.grace, async { while jobs.join_next().await.is_some() {} }).await;
         if graceful.is_err() {
             jobs.abort_all();
             while jobs.join_next().await.is_some() {}
@@ -238,7 +240,10 @@ where
                     settle: Settle::Release,
                 })
                 .collect();
-            tracing::warn!(count = unfinished.len(), "grace period over; releasing running jobs");
+            tracing::warn!(
+                count = unfinished.len(),
+                "grace period over; releasing running jobs"
+            );
             for ack in unfinished {
                 let _ = acks.send(ack);
             }
@@ -292,11 +297,7 @@ where
         &mut rand::rng(),
     );
     metrics::record_end(job.lane, started.elapsed().as_secs_f64(), &settle);
-    Executed {
-        job,
-        outcome,
-        settle,
-    }
+    Executed { job, outcome, settle }
 }
 
 fn ack_of(executed: &Executed) -> Ack {
@@ -363,7 +364,10 @@ async fn heartbeat_loop<B: Broker>(
         }
         match broker.heartbeat(&leases).await {
             Ok(held) if held < leases.len() => {
-                tracing::warn!(lost = leases.len() - held, "leases lost while running; those jobs may run again elsewhere");
+                tracing::warn!(
+                    lost = leases.len() - held,
+                    "leases lost while running; those jobs may run again elsewhere"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "heartbeat failed"),

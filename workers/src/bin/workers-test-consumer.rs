@@ -26,7 +26,9 @@ async fn main() {
         batch_size: 8,
         ..QueueConfig::default()
     };
-    let broker = RedisBroker::connect(&url, &env("TC_PREFIX"), config).await.expect("queue");
+    let broker = RedisBroker::connect(&url, &env("TC_PREFIX"), config)
+        .await
+        .expect("queue");
     let redis = redis::Client::open(url.as_str())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -79,7 +81,10 @@ async fn order_step(mut redis: redis::aio::MultiplexedConnection, check: &str, j
         let _: () = redis.incr(format!("{check}:overlap"), 1).await.unwrap();
     }
     let seq = String::from_utf8(job.payload).unwrap();
-    let _: () = redis.rpush(format!("{check}:log:{}", job.key), seq).await.unwrap();
+    let _: () = redis
+        .rpush(format!("{check}:log:{}", job.key), seq)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_micros(rand::random::<u64>() % 1500)).await;
     let _: () = redis.del(&busy).await.unwrap();
     Outcome::Done
@@ -94,6 +99,9 @@ async fn kill_step(mut redis: redis::aio::MultiplexedConnection, check: &str, jo
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
     let _: () = redis.incr(format!("{check}:done:{}", job.id), 1).await.unwrap();
-    let _: () = redis.rpush(format!("{check}:log:{}", job.key), payload).await.unwrap();
+    let _: () = redis
+        .rpush(format!("{check}:log:{}", job.key), payload)
+        .await
+        .unwrap();
     Outcome::Done
 }

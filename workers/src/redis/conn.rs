@@ -34,12 +34,15 @@ impl Conn {
                 let client = redis::Client::open(url.as_str())?;
                 let config = redis::AsyncConnectionConfig::new().set_response_timeout(response_timeout);
                 Ok(Conn::Single(
-                    client.get_multiplexed_async_connection_with_config(&config).await?,
+                    client
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await?,
                 ))
             }
             RedisTarget::Cluster(nodes) => {
                 let mut builder = ClusterClient::builder(nodes.iter().map(String::as_str));
-                builder = builder.response_timeout(response_timeout.unwrap_or(Duration::from_secs(24 * 3600)));
+                builder =
+                    builder.response_timeout(response_timeout.unwrap_or(Duration::from_secs(24 * 3600)));
                 Ok(Conn::Cluster(builder.build()?.get_async_connection().await?))
             }
         }

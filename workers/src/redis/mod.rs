@@ -15,12 +15,12 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use redis::Value;
 use tokio::sync::Mutex;
 
-pub use conn::RedisTarget;
 use conn::Conn;
+pub use conn::RedisTarget;
 
 use crate::{
-    Ack, Broker, BrokerError, Clock, DeadLetter, Enqueued, Lane, LaneStats, Leased, NewJob,
-    QueueConfig, QueueStats, Replayed, Settle,
+    Ack, Broker, BrokerError, Clock, DeadLetter, Enqueued, Lane, LaneStats, Leased, NewJob, QueueConfig,
+    QueueStats, Replayed, Settle,
     broker::{check_new_job, new_job_id},
     record::Record,
 };
@@ -103,7 +103,8 @@ impl Broker for RedisBroker {
         for chunk in jobs.chunks(self.config.batch_size.max(1) * 8) {
             let now = self.clock.now_ms();
             let mut inv = self.invocation(&scripts::ENQUEUE, now);
-            inv.arg(self.config.dedupe_window.as_millis() as u64).arg(chunk.len());
+            inv.arg(self.config.dedupe_window.as_millis() as u64)
+                .arg(chunk.len());
             let mut ids = Vec::with_capacity(chunk.len());
             for job in chunk {
                 let id = job.id.clone().unwrap_or_else(|| new_job_id(now));
@@ -243,8 +244,7 @@ impl Broker for RedisBroker {
             stats.lanes[i] = LaneStats {
                 depth: reply[i * 3].max(0) as u64,
                 ready_keys: reply[i * 3 + 1].max(0) as u64,
-                oldest_age_ms: (reply[i * 3 + 2] >= 0)
-                    .then(|| now.saturating_sub(reply[i * 3 + 2] as u64)),
+                oldest_age_ms: (reply[i * 3 + 2] >= 0).then(|| now.saturating_sub(reply[i * 3 + 2] as u64)),
             };
         }
         Ok(stats)

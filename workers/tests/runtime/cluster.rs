@@ -57,7 +57,10 @@ fn start_cluster() -> LocalCluster {
         .stdout(Stdio::null())
         .status()
         .expect("redis-cli must be installed");
-    assert!(status.success(), "redis-cli --cluster create failed (is something else on ports {PORTS:?}?)");
+    assert!(
+        status.success(),
+        "redis-cli --cluster create failed (is something else on ports {PORTS:?}?)"
+    );
     wait_for(|| cluster_ok(PORTS[0]), "cluster_state:ok");
     cluster
 }
@@ -67,13 +70,21 @@ fn ping(port: u16) -> bool {
 }
 
 fn cluster_ok(port: u16) -> bool {
-    PORTS.iter().all(|p| cli(*p, &["CLUSTER", "INFO"]).is_some_and(|out| out.contains("cluster_state:ok")))
+    PORTS
+        .iter()
+        .all(|p| cli(*p, &["CLUSTER", "INFO"]).is_some_and(|out| out.contains("cluster_state:ok")))
         && cli(port, &["CLUSTER", "INFO"]).is_some()
 }
 
 fn cli(port: u16, args: &[&str]) -> Option<String> {
-    let out = Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
@@ -86,7 +97,10 @@ fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
 
 #[tokio::test]
 async fn the_conformance_suite_passes_on_a_three_master_cluster() {
-    assert!(Path::new("/usr/bin/redis-server").exists() || which("redis-server"), "redis-server is not installed");
+    assert!(
+        Path::new("/usr/bin/redis-server").exists() || which("redis-server"),
+        "redis-server is not installed"
+    );
     let _cluster = start_cluster();
     let nodes = PORTS.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect();
     let factory = Redis::on(RedisTarget::Cluster(nodes));
@@ -94,5 +108,8 @@ async fn the_conformance_suite_passes_on_a_three_master_cluster() {
 }
 
 fn which(bin: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {bin}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

@@ -24,7 +24,14 @@ impl Drop for Consumer {
     }
 }
 
-fn consumer(prefix: &str, check: &str, mode: &str, concurrency: usize, lease_ms: u64, max_attempts: u32) -> Consumer {
+fn consumer(
+    prefix: &str,
+    check: &str,
+    mode: &str,
+    concurrency: usize,
+    lease_ms: u64,
+    max_attempts: u32,
+) -> Consumer {
     Consumer(
         Command::new(env!("CARGO_BIN_EXE_workers-test-consumer"))
             .env("TC_REDIS", redis_url())
@@ -55,7 +62,10 @@ where
 {
     let deadline = Instant::now() + limit;
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -64,12 +74,17 @@ where
 async fn per_key_order_holds_across_two_processes_and_eight_consumers() {
     const KEYS: usize = 50;
     const PER_KEY: usize = 40;
-    let seed = std::env::var("AVA_ORDER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random::<u64>);
+    let seed = std::env::var("AVA_ORDER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
     println!("order test seed {seed} (rerun with AVA_ORDER_SEED={seed})");
     let mut rng = StdRng::seed_from_u64(seed);
     let prefix = unique_prefix("order");
     let check = format!("{prefix}-check");
-    let broker = RedisBroker::connect(&redis_url(), &prefix, QueueConfig::default()).await.expect("Redis");
+    let broker = RedisBroker::connect(&redis_url(), &prefix, QueueConfig::default())
+        .await
+        .expect("Redis");
     let mut redis = conn().await;
 
     // A random interleaving of the keys' sequences, each job in a random lane, so priorities
@@ -106,14 +121,21 @@ async fn per_key_order_holds_across_two_processes_and_eight_consumers() {
         }
         total
     };
-    eventually("all 2000 jobs to run", Duration::from_secs(90), || logs(redis.clone(), check.clone()).then_ready(|t| t >= KEYS * PER_KEY)).await;
+    eventually("all 2000 jobs to run", Duration::from_secs(90), || {
+        logs(redis.clone(), check.clone()).then_ready(|t| t >= KEYS * PER_KEY)
+    })
+    .await;
     let _: () = redis.set(format!("{check}:stop"), 1).await.unwrap();
 
     let overlap: Option<u64> = redis.get(format!("{check}:overlap")).await.unwrap();
     assert_eq!(overlap, None, "two jobs of one key ran at the same time");
     for k in 0..KEYS {
         let log: Vec<usize> = redis.lrange(format!("{check}:log:key{k}"), 0, -1).await.unwrap();
-        assert_eq!(log, (0..PER_KEY).collect::<Vec<_>>(), "key{k} ran out of order or twice (seed {seed})");
+        assert_eq!(
+            log,
+            (0..PER_KEY).collect::<Vec<_>>(),
+            "key{k} ran out of order or twice (seed {seed})"
+        );
     }
     drop((_a, _b));
     delete_prefixes(&redis_url(), &[prefix, check]).await;
@@ -131,14 +153,21 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_a_killer_job_dead_letters()
         heartbeat_interval: Duration::from_millis(250),
         ..QueueConfig::default()
     };
-    let broker = RedisBroker::connect(&redis_url(), &prefix, config).await.expect("Redis");
+    let broker = RedisBroker::connect(&redis_url(), &prefix, config)
+        .await
+        .expect("Redis");
     let mut redis = conn().await;
 
     let mut jobs = Vec::new();
     let mut expected: HashMap<String, Vec<String>> = HashMap::new();
     for i in 0..10 {
         for k in 0..20 {
-            jobs.push(NewJob::new("kill", Lane::Normal, format!("k{k}"), format!("n{i}")));
+            jobs.push(NewJob::new(
+                "kill",
+                Lane::Normal,
+                format!("k{k}"),
+                format!("n{i}"),
+            ));
             expected.entry(format!("k{k}")).or_default().push(format!("n{i}"));
         }
         if i == 2 {
@@ -174,7 +203,10 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_a_killer_job_dead_letters()
         })
         .await;
         let pid = victim.0.id();
-        let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let _ = victim.0.wait();
     }
@@ -187,22 +219,36 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_a_killer_job_dead_letters()
         async move {
             let payload = String::from_utf8(job.payload).unwrap();
             let _: () = redis.incr(format!("{check}:done:{}", job.id), 1).await.unwrap();
-            let _: () = redis.rpush(format!("{check}:log:{}", job.key), payload).await.unwrap();
+            let _: () = redis
+                .rpush(format!("{check}:log:{}", job.key), payload)
+                .await
+                .unwrap();
             Outcome::Done
         }
     });
-    eventually("the queue to drain after the last lease expires", Duration::from_secs(30), || {
-        let (runner, broker) = (&runner, &broker);
-        async move {
-            runner.run_pending().await.unwrap();
-            let s = broker.stats().await.unwrap();
-            s.lanes.iter().map(|l| l.depth).sum::<u64>() == 0 && s.in_flight == 0
-        }
-    })
+    eventually(
+        "the queue to drain after the last lease expires",
+        Duration::from_secs(30),
+        || {
+            let (runner, broker) = (&runner, &broker);
+            async move {
+                runner.run_pending().await.unwrap();
+                let s = broker.stats().await.unwrap();
+                s.lanes.iter().map(|l| l.depth).sum::<u64>() == 0 && s.in_flight == 0
+            }
+        },
+    )
     .await;
 
-    let dead = DeadLetters::new(broker.clone()).show("the-killer").await.unwrap().expect("the killer job is dead-lettered");
-    assert_eq!((dead.class.as_str(), dead.attempts), ("lease_expired", MAX_ATTEMPTS));
+    let dead = DeadLetters::new(broker.clone())
+        .show("the-killer")
+        .await
+        .unwrap()
+        .expect("the killer job is dead-lettered");
+    assert_eq!(
+        (dead.class.as_str(), dead.attempts),
+        ("lease_expired", MAX_ATTEMPTS)
+    );
     for id in ids.iter().filter(|id| *id != "the-killer") {
         let done: Option<u64> = redis.get(format!("{check}:done:{id}")).await.unwrap();
         assert_eq!(done, Some(1), "job {id} done exactly once");
@@ -216,7 +262,10 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_a_killer_job_dead_letters()
 }
 
 trait ThenReady: std::future::Future + Sized {
-    fn then_ready<T>(self, f: impl FnOnce(Self::Output) -> T) -> futures::future::Map<Self, impl FnOnce(Self::Output) -> T> {
+    fn then_ready<T>(
+        self,
+        f: impl FnOnce(Self::Output) -> T,
+    ) -> futures::future::Map<Self, impl FnOnce(Self::Output) -> T> {
         futures::FutureExt::map(self, f)
     }
 }

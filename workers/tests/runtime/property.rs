@@ -10,7 +10,11 @@ use proptest::prelude::*;
 use workers::{Broker, Clock, Job, Lane, MemoryBroker, NewJob, Outcome, QueueConfig, Runner};
 
 fn run_case(jobs: Vec<(u8, u8)>, concurrency: usize) -> Result<(), TestCaseError> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let broker = MemoryBroker::new(QueueConfig::default(), Clock::manual(crate::support::T0));
         let mut expected: HashMap<String, Vec<usize>> = HashMap::new();
@@ -18,7 +22,12 @@ fn run_case(jobs: Vec<(u8, u8)>, concurrency: usize) -> Result<(), TestCaseError
         for (i, (key, lane)) in jobs.iter().enumerate() {
             let key = format!("k{key}");
             expected.entry(key.clone()).or_default().push(i);
-            batch.push(NewJob::new("p", Lane::ALL[*lane as usize % 3], key, i.to_string()));
+            batch.push(NewJob::new(
+                "p",
+                Lane::ALL[*lane as usize % 3],
+                key,
+                i.to_string(),
+            ));
         }
         broker.enqueue_many(batch).await.unwrap();
         let busy: Arc<Mutex<HashMap<String, bool>>> = Arc::default();

@@ -99,7 +99,11 @@ pub(crate) async fn delete_prefixes(url: &str, prefixes: &[String]) {
             .await
             .expect("KEYS");
         for chunk in keys.chunks(500) {
-            let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.expect("DEL");
+            let _: () = redis::cmd("DEL")
+                .arg(chunk)
+                .query_async(&mut conn)
+                .await
+                .expect("DEL");
         }
     }
 }

@@ -1,0 +1,3 @@
+//! Operator tools: `ava dlq …` over the job runtime's dead-letter queue.
+
+pub mod dlq;
