@@ -47,7 +47,8 @@ pub fn describe() {
     describe_histogram!(ENQUEUE_TO_START, Unit::Seconds, "Enqueue to first start");
 }
 
-pub(crate) fn record_stats(stats: &QueueStats) {
+/// Sets the queue gauges from a snapshot; runners call it every `stats_interval`.
+pub fn record_queue_stats(stats: &QueueStats) {
     for lane in Lane::ALL {
         let s = &stats.lanes[lane.index()];
         gauge!(QUEUE_DEPTH, "lane" => lane.as_str()).set(s.depth as f64);

@@ -378,7 +378,7 @@ async fn heartbeat_loop<B: Broker>(
 async fn stats_loop<B: Broker>(broker: B, every: Duration, stop: CancellationToken) {
     loop {
         match broker.stats().await {
-            Ok(stats) => metrics::record_stats(&stats),
+            Ok(stats) => metrics::record_queue_stats(&stats),
             Err(e) => tracing::debug!(error = %e, "queue stats unavailable"),
         }
         tokio::select! {
