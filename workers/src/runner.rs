@@ -20,6 +20,8 @@ use crate::{Ack, Broker, BrokerError, Job, Outcome, Settle, metrics, settle_for}
 /// Longest an idle consumer waits with nothing due. Wake tokens end the wait at once when work
 /// arrives, so this only bounds how long a lost token could delay pickup.
 const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// Longest a backlogged runner waits for more free slots to lease them in one round trip.
+const BACKLOG_LINGER: Duration = Duration::from_millis(2);
 /// Pause after a backend error before trying again.
 const ERROR_PAUSE: Duration = Duration::from_millis(500);
 
@@ -150,19 +152,26 @@ where
         let mut jobs = tokio::task::JoinSet::new();
         let batch = self.broker.config().batch_size;
 
-        // While the queue is backlogged, wait for half of the slots to free up before
+        // While the queue is backlogged, linger briefly for all slots to free up before
         // leasing again: one round trip then serves several jobs, which is what keeps Redis
-        // commands and CPU per job low. When it is not, lease as soon as one slot is free, so
-        // a lone job starts at once.
-        let backlog_batch = (self.concurrency / 2).clamp(1, batch);
+        // commands and CPU per job low. The linger is short so slow jobs do not leave slots
+        // idle. When the queue is not backlogged, lease as soon as one slot is free, so a lone
+        // job starts at once.
+        let backlog_batch = self.concurrency.clamp(1, batch);
         let mut backlogged = false;
         'fetch: while !stop.is_cancelled() {
-            let want = if backlogged { backlog_batch } else { 1 };
             let mut held = Vec::with_capacity(batch);
-            while held.len() < want {
-                tokio::select! {
-                    permit = permits.clone().acquire_owned() => held.push(permit.expect("semaphore never closed")),
-                    _ = stop.cancelled() => break 'fetch,
+            tokio::select! {
+                permit = permits.clone().acquire_owned() => held.push(permit.expect("semaphore never closed")),
+                _ = stop.cancelled() => break 'fetch,
+            }
+            if backlogged {
+                let linger = tokio::time::Instant::now() + BACKLOG_LINGER;
+                while held.len() < backlog_batch {
+                    match tokio::time::timeout_at(linger, permits.clone().acquire_owned()).await {
+                        Ok(permit) => held.push(permit.expect("semaphore never closed")),
+                        Err(_) => break,
+                    }
                 }
             }
             while held.len() < batch {
