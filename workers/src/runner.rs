@@ -328,6 +328,17 @@ async fn ack_loop<B: Broker>(broker: B, mut rx: mpsc::UnboundedReceiver<Ack>) {
                 Err(_) => break,
             }
         }
+        if acks.len() > 1 {
+            // Acks are arriving in bursts (a busy runner): linger a moment so one round trip
+            // settles more of them. A lone ack (a quiet queue) goes out at once.
+            let linger = tokio::time::Instant::now() + BACKLOG_LINGER / 2;
+            while acks.len() < batch {
+                match tokio::time::timeout_at(linger, rx.recv()).await {
+                    Ok(Some(ack)) => acks.push(ack),
+                    _ => break,
+                }
+            }
+        }
         // Keep trying: an ack lost here only means the job runs again after its lease expires,
         // but a short Redis blip should not cause that.
         let mut delay = Duration::from_millis(50);

@@ -15,8 +15,8 @@ for i = 0, count - 1 do
     -- Length 1: the key was idle, so this job decides where the key waits. Otherwise the key
     -- is already ready, leased or delayed, and the job waits behind the head.
     if redis.call('RPUSH', mbox(key), rec) == 1 then
-      local due = due_of(rec)
-      if due > now then
+      local due = due_str(rec)
+      if tonumber(due) > now then
         redis.call('ZADD', k('delayed'), due, key)
       else
         table.insert(ready_push[lane], key)

@@ -28,7 +28,7 @@ if #expired > 0 then
       advance(key)
       buried = buried + 1
     else
-      redis.call('HSET', k('att'), key, n .. '|' .. first .. '|' .. last .. '|W')
+      redis.call('HSET', k('att'), key, waiting_att(n, first, last))
       schedule(key)
     end
   end
@@ -89,17 +89,24 @@ if total > 0 and max > 0 then
   local atts = {}
   if taken > 0 then atts = redis.call('HMGET', k('att'), unpack(keys)) end
   local hset, zadd = {}, {}
+  local deadline = tostring(now + lease_ms)
   for i, key in ipairs(keys) do
     local pair = redis.call('LRANGE', mbox(key), 0, 1)
     local head = pair[1]
     if head then
-      local n, first = parse_att(atts[i])
-      n = n + 1
-      local hint = ''
-      if pair[2] then hint = '|' .. lane_of(pair[2]) .. due_of(pair[2]) end
+      -- A first attempt (no entry yet) is the common case and needs no parsing.
+      local n, n_s, first = 1, '1', now_s
+      if atts[i] then
+        local prev, prev_first = parse_att(atts[i])
+        n, first = prev + 1, prev_first
+        n_s = tostring(n)
+      end
+      local hint = '-|'
+      local behind = pair[2]
+      if behind then hint = lane_of(behind) .. '|' .. due_str(behind) end
       hset[#hset + 1] = key
-      hset[#hset + 1] = n .. '|' .. first .. '|' .. now .. '|L' .. hint
-      zadd[#zadd + 1] = now + lease_ms
+      hset[#hset + 1] = n_s .. '|L' .. hint .. '|' .. first .. '|' .. now_s
+      zadd[#zadd + 1] = deadline
       zadd[#zadd + 1] = key
       out[#out + 1] = key
       out[#out + 1] = head

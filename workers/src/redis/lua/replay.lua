@@ -11,7 +11,7 @@ for i = 4, #ARGV, 2 do
     if override ~= '' then lane = override end
     local hist = f[5]
     if hist == '' then hist = old else hist = hist .. ',' .. old end
-    local rec = lane .. '|' .. now .. '|' .. new .. '|' .. f[3] .. '|' .. now .. '|' .. hist .. '|' .. f[4]
+    local rec = lane .. '|' .. now_s .. '|' .. new .. '|' .. f[3] .. '|' .. now_s .. '|' .. hist .. '|' .. f[4]
     depth_delta[lane] = depth_delta[lane] + 1
     if redis.call('RPUSH', mbox(f[2]), rec) == 1 then
       table.insert(ready_push[lane], f[2])
