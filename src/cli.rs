@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{config::Settings, ingress, roles, scheduler, shutdown, telemetry, worker};
+use crate::{config::Settings, ingress, ops, roles, scheduler, shutdown, telemetry, worker};
 
 /// AVA: a Telegram bot platform for traders.
 #[derive(Debug, Parser)]
@@ -37,6 +37,9 @@ pub enum Command {
     /// Registers, removes or shows the bot's webhook at Telegram.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// The dead-letter queue: list, show, replay, purge, stats.
+    #[command(subcommand)]
+    Dlq(ops::dlq::DlqCommand),
 }
 
 /// `ava webhook …`
@@ -79,6 +82,10 @@ pub async fn main() -> anyhow::Result<()> {
                 WebhookCommand::Info => ingress::webhook_admin::info(&settings).await?,
             };
             print!("{out}");
+            Ok(())
+        }
+        Command::Dlq(command) => {
+            print!("{}", ops::dlq::run(&settings, command).await?);
             Ok(())
         }
     }

@@ -14,6 +14,8 @@
 //! Around it: [`config`] (typed, layered settings), [`ops`] (metrics), [`scheduler`] (leader lock,
 //! periodic jobs), [`shutdown`], [`telemetry`], [`emulator`] (a Bot API stand-in for `dev`),
 //! [`roles`] (`migrate`, `dev`) and [`cli`].
+//! Around it: [`config`] (typed, layered settings), [`shutdown`], [`telemetry`], [`emulator`]
+//! (a Bot API stand-in for `dev`), [`ops`] (`ava dlq`), [`roles`] (`migrate`, `dev`) and [`cli`].
 
 pub mod cli;
 pub mod config;

@@ -6,6 +6,7 @@ mod infra;
 mod ingress;
 mod integrations;
 mod limits;
+mod queue;
 mod scheduler;
 mod secret;
 mod telegram;
@@ -24,6 +25,7 @@ pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
 pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
+pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
@@ -48,6 +50,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Worker processes.
     pub worker: WorkerSettings,
+    /// The job runtime: lanes, retries, leases, dedupe.
+    pub queue: QueueSettings,
     /// Logging.
     pub log: LogSettings,
     /// Conversations: timeouts and state.
@@ -119,7 +123,6 @@ impl Settings {
         self.redis.validate()?;
         self.database.validate()?;
         self.worker.validate()?;
-        self.log.validate()?;
         self.conversation.validate()?;
         self.market_data.validate()?;
         self.broker.validate()?;
@@ -130,7 +133,9 @@ impl Settings {
         self.lanes.validate()?;
         self.polling.validate()?;
         self.inbound_limit.validate()?;
-        self.outbound_limit.validate()
+        self.outbound_limit.validate()?;
+        self.queue.validate()?;
+        self.log.validate()
     }
 
     /// Checks what a role that talks to Telegram needs on top of [`Settings::validate`].
@@ -205,6 +210,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("webhook.public_url"), "{err}");
+        let err = with("queue.heartbeat_ms", "20000").unwrap_err().to_string();
+        assert!(err.contains("queue.heartbeat_ms"), "{err}");
+        let err = with("queue.dedupe_window_hours", "1").unwrap_err().to_string();
+        assert!(err.contains("queue.dedupe_window_hours"), "{err}");
+        let err = with("queue.weight_low", "0").unwrap_err().to_string();
+        assert!(err.contains("queue.weight_"), "{err}");
     }
 
     #[test]

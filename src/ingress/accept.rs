@@ -9,7 +9,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use workers::{Enqueued, Lane, NewJob, RedisBroker};
+use workers::{Broker, Enqueued, Lane, NewJob, RedisBroker};
 
 use super::{
     Envelope,
@@ -131,9 +131,13 @@ pub struct Acceptor {
 impl Acceptor {
     /// Connects to Redis (the broker and the inbound limiter) with the settings' rules.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let broker = RedisBroker::connect(
+            settings.redis.url.expose(),
+            &settings.redis.prefix,
+            settings.queue.to_config(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
         let inbound = if settings.inbound_limit.enabled {
             let redis = connect_redis(settings.redis.url.expose()).await.map_err(|e| {
                 anyhow::anyhow!("cannot connect to Redis at redis.url for inbound limits: {e}")

@@ -13,7 +13,7 @@ use std::{
 };
 
 pub use leader::LeaderLock;
-use workers::{Enqueued, Lane, NewJob, RedisBroker};
+use workers::{Broker, Enqueued, Lane, NewJob, RedisBroker};
 
 use crate::{config::Settings, shutdown::Shutdown};
 
@@ -48,7 +48,7 @@ impl Scheduler {
     /// Connects to Redis. `instance` names this instance in the leader lock.
     pub async fn build(settings: &Settings, instance: String) -> anyhow::Result<Self> {
         let url = settings.redis.url.expose();
-        let broker = RedisBroker::connect(url, &settings.redis.prefix)
+        let broker = RedisBroker::connect(url, &settings.redis.prefix, settings.queue.to_config())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
         let conn = redis::Client::open(url)?

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use workers::{Job, Outcome, RedisBroker};
+use tracing::Instrument;
+use workers::{Broker, Job, Outcome, RedisBroker, Runner};
 
 use crate::{
     config::Settings,
@@ -21,9 +22,6 @@ use crate::{
 
 /// Job kind of a Telegram update queued by the ingress or the poller.
 pub const TELEGRAM_UPDATE: &str = "telegram_update";
-
-/// How long an idle consumer blocks waiting for a job before it checks for shutdown.
-const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 /// What one step of the worker did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +45,13 @@ pub struct Worker {
 impl Worker {
     /// Connects to Redis, and prepares the Bot API client and the Postgres pool.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let broker = RedisBroker::connect(
+            settings.redis.url.expose(),
+            &settings.redis.prefix,
+            settings.queue.to_config(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
         let store = Store::connect_lazy(&settings.database)?;
         Ok(Self {
             broker,
@@ -60,14 +62,34 @@ impl Worker {
         })
     }
 
-    /// Leases one job, waiting up to `wait`, runs it and records its outcome. Tests step with this.
+    /// Leases one job, waiting up to `wait` for one, runs it and settles it. Tests step with this.
     pub async fn try_execute_one(&self, wait: Duration) -> anyhow::Result<Step> {
-        let Some(job) = self.broker.lease(wait).await? else {
-            return Ok(Step::Empty);
-        };
-        let outcome = self.handle(&job).await;
-        self.broker.finish(&job, outcome.clone()).await?;
-        Ok(Step::Ran(outcome))
+        let runner = self.runner();
+        if let Some(executed) = runner.try_execute().await? {
+            return Ok(Step::Ran(executed.outcome));
+        }
+        self.broker.wait_for_work(wait).await?;
+        Ok(match runner.try_execute().await? {
+            Some(executed) => Step::Ran(executed.outcome),
+            None => Step::Empty,
+        })
+    }
+
+    /// The job runtime's consumer over this worker's handler.
+    fn runner(
+        &self,
+    ) -> Runner<
+        RedisBroker,
+        impl Fn(Job) -> futures::future::BoxFuture<'static, Outcome> + Send + Sync + 'static,
+    > {
+        let worker = self.clone();
+        Runner::new(
+            self.broker.clone(),
+            move |job: Job| -> futures::future::BoxFuture<'static, Outcome> {
+                let worker = worker.clone();
+                Box::pin(async move { worker.handle(&job).await })
+            },
+        )
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
@@ -96,7 +118,20 @@ impl Worker {
             update_id = envelope.update_id,
             chat_id = envelope.chat_id()
         );
-        let _enter = span.enter();
+        // The job's future runs on the runtime's tasks and must be Send: instrument it rather
+        // than holding a span guard across awaits.
+        self.handle_envelope(job, raw, envelope, started_at)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_envelope(
+        &self,
+        job: &Job,
+        raw: Value,
+        envelope: Envelope,
+        started_at: DateTime<Utc>,
+    ) -> Outcome {
         let row = UpdateRow {
             update_id: envelope.update_id,
             chat_id: envelope.chat_id(),
@@ -162,28 +197,16 @@ impl Worker {
     }
 }
 
-/// `ava worker`: runs `worker.concurrency` consumers until shutdown.
+/// `ava worker`: runs up to `worker.concurrency` jobs at once until shutdown.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     settings.require_token()?;
     let worker = Worker::build(&settings).await?;
     tracing::info!(concurrency = settings.worker.concurrency, name = %worker.name, "worker running");
-    let mut consumers = tokio::task::JoinSet::new();
-    for _ in 0..settings.worker.concurrency {
-        let worker = worker.clone();
-        let shutdown = shutdown.clone();
-        consumers.spawn(async move {
-            while !shutdown.is_cancelled() {
-                if let Err(e) = worker.try_execute_one(IDLE_WAIT).await {
-                    tracing::error!(error = %e, "consumer error; backing off");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.cancelled() => {}
-                    }
-                }
-            }
-        });
-    }
-    while consumers.join_next().await.is_some() {}
+    worker
+        .runner()
+        .concurrency(settings.worker.concurrency)
+        .run(async move { shutdown.cancelled().await })
+        .await?;
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use workers::{Enqueued, Job, Lane, NewJob, Outcome};
+use workers::{Broker, Enqueued, Job, Lane, NewJob, Outcome};
 
 use super::Worker;
 use crate::{

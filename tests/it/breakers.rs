@@ -172,8 +172,10 @@ async fn the_paper_broker_places_one_order_per_idempotency_key() {
 
 #[tokio::test]
 async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
-    // Per-chat order normally keeps two jobs of one chat apart; this forces them to overlap to
-    // show the compare-and-set catches it: a slow quote holds the first job while /cancel runs.
+    // Per-chat order keeps two jobs of one chat apart, except when a lease expires while its
+    // job still runs (a stalled worker) and the chat's next job runs elsewhere. This makes that
+    // overlap happen, by queueing /cancel under another ordering key, to show the
+    // compare-and-set catches it: a slow quote holds the first job while /cancel runs.
     let app = TestApp::spawn().await;
     let provider = MockServer::start().await;
     Mock::given(method("GET"))
@@ -208,7 +210,25 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    say(&app, &fast, message(510_003, "/cancel")).await;
+    let broker = workers::RedisBroker::connect(
+        &crate::harness::redis_url(),
+        &app.settings.redis.prefix,
+        app.settings.queue.to_config(),
+    )
+    .await
+    .unwrap();
+    workers::Broker::enqueue(
+        &broker,
+        workers::NewJob::new(
+            ava::worker::TELEGRAM_UPDATE,
+            workers::Lane::High,
+            "stalled-lease-overlap",
+            message(510_003, "/cancel"),
+        ),
+    )
+    .await
+    .unwrap();
+    crate::chat::drain(&fast).await;
     last_sent_contains(&app, "Cancelled a stock analysis (waiting for a ticker)").await;
 
     let outcome = first.await.unwrap();
@@ -218,7 +238,20 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
     );
     // The cancel stands: nothing overwrote it, and the loser sent nothing.
     last_sent_contains(&app, "Cancelled").await;
-    say(&app, &fast, message(510_004, "/status")).await;
+    // The loser's retry now waits in the chat's mailbox (per-chat order), so the probe takes
+    // the same side road as the cancel.
+    workers::Broker::enqueue(
+        &broker,
+        workers::NewJob::new(
+            ava::worker::TELEGRAM_UPDATE,
+            workers::Lane::High,
+            "stalled-lease-overlap",
+            message(510_004, "/status"),
+        ),
+    )
+    .await
+    .unwrap();
+    crate::chat::drain(&fast).await;
     last_sent_contains(&app, "Nothing in progress.").await;
     app.cleanup().await;
 }

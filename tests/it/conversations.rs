@@ -1,6 +1,7 @@
 //! Scripted conversations through the webhook, answered by the fake Bot API.
 
 use ava::worker::Worker;
+use workers::Broker as _;
 use workers::{NewJob, RedisBroker};
 
 use crate::{
@@ -92,9 +93,13 @@ async fn a_double_tapped_confirm_and_a_retried_job_place_one_order() {
 
     // The runtime retrying the same update (same payload, same update_id) places nothing more
     // and sends nothing twice.
-    let broker = RedisBroker::connect(&crate::harness::redis_url(), &app.settings.redis.prefix)
-        .await
-        .unwrap();
+    let broker = RedisBroker::connect(
+        &crate::harness::redis_url(),
+        &app.settings.redis.prefix,
+        app.settings.queue.to_config(),
+    )
+    .await
+    .unwrap();
     broker
         .enqueue(NewJob::new(
             ava::worker::TELEGRAM_UPDATE,

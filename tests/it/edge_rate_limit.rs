@@ -5,6 +5,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
+use workers::Broker as _;
 
 use ava::{
     ingress::{Accepted, Acceptor, RateLimitViolation, Source, Verdict, ViolationSink},
@@ -91,9 +92,13 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     assert_eq!(notice["chat_id"], user);
 
     // The worker delivers the notice politely, through the Bot API.
-    let broker = workers::RedisBroker::connect(app.settings.redis.url.expose(), &app.settings.redis.prefix)
-        .await
-        .unwrap();
+    let broker = workers::RedisBroker::connect(
+        app.settings.redis.url.expose(),
+        &app.settings.redis.prefix,
+        app.settings.queue.to_config(),
+    )
+    .await
+    .unwrap();
     broker
         .enqueue(
             workers::NewJob::new(

@@ -11,25 +11,22 @@ use ava::config::Settings;
 use serde_json::Value;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use workers::{Job, Outcome, RedisBroker};
+use workers::{Job, Outcome, RedisBroker, Runner};
 
 /// Leases (and finishes) every job queued under the settings' prefix, in lease order.
 pub(crate) async fn drain_jobs(settings: &Settings) -> Vec<Job> {
-    let broker = RedisBroker::connect(settings.redis.url.expose(), &settings.redis.prefix)
+    let broker = RedisBroker::connect(
+        settings.redis.url.expose(),
+        &settings.redis.prefix,
+        settings.queue.to_config(),
+    )
+    .await
+    .expect("broker connects");
+    let executed = Runner::new(broker, |_job: Job| async { Outcome::Done })
+        .run_pending()
         .await
-        .expect("broker connects");
-    let mut jobs = Vec::new();
-    // Bounded: no test queues anywhere near this many.
-    for _ in 0..1000 {
-        match broker.lease(Duration::from_millis(200)).await.expect("lease") {
-            Some(job) => {
-                broker.finish(&job, Outcome::Done).await.expect("finish");
-                jobs.push(job);
-            }
-            None => return jobs,
-        }
-    }
-    panic!("more than 1000 jobs queued");
+        .expect("drain");
+    executed.into_iter().map(|e| e.job).collect()
 }
 
 /// A redis-server of the test's own, on 127.0.0.1:`port` (7200-7299), stopped on drop.

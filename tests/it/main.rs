@@ -7,6 +7,7 @@ mod alerts;
 mod breakers;
 mod chat;
 mod conversations;
+mod dead_letters;
 mod edge_fuzz;
 mod edge_ingress;
 mod edge_outbound;

@@ -20,6 +20,34 @@ impl Lane {
     /// Every lane, highest priority first.
     pub const ALL: [Lane; 3] = [Lane::High, Lane::Normal, Lane::Low];
 
+    /// The one-letter code stored in records and Redis key names.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Lane::High => b'h',
+            Lane::Normal => b'n',
+            Lane::Low => b'l',
+        }
+    }
+
+    /// The lane of a one-letter code.
+    pub(crate) fn from_code(code: u8) -> Option<Lane> {
+        match code {
+            b'h' => Some(Lane::High),
+            b'n' => Some(Lane::Normal),
+            b'l' => Some(Lane::Low),
+            _ => None,
+        }
+    }
+
+    /// Position in [`Lane::ALL`].
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Lane::High => 0,
+            Lane::Normal => 1,
+            Lane::Low => 2,
+        }
+    }
+
     /// The lane's name as used in configuration, keys and metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +90,8 @@ pub struct NewJob {
     pub key: String,
     /// Opaque payload for the handler.
     pub payload: Vec<u8>,
+    /// Not before this long after enqueue (a delayed job).
+    pub delay: Duration,
 }
 
 impl NewJob {
@@ -78,7 +108,14 @@ impl NewJob {
             lane,
             key: key.into(),
             payload: payload.into(),
+            delay: Duration::ZERO,
         }
+    }
+
+    /// Starts the job no earlier than `delay` from now. Later jobs of the same key wait behind it.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     /// Sets an explicit id, used for deduplication.
@@ -114,6 +151,12 @@ pub struct Job {
     pub attempts: u32,
     /// Enqueue time, milliseconds since the Unix epoch.
     pub enqueued_at_ms: u64,
+    /// Start of the first attempt, milliseconds since the Unix epoch.
+    pub first_attempt_at_ms: u64,
+    /// Start of this attempt (the lease), milliseconds since the Unix epoch.
+    pub leased_at_ms: u64,
+    /// Ids this job had before, oldest first, when it is a replayed dead letter.
+    pub replayed_from: Vec<String>,
 }
 
 /// How a job attempt ended. Every failure is classified once, where it is known.

@@ -1,0 +1,416 @@
+//! The consumer: leases jobs in batches, runs them on a handler with bounded concurrency,
+//! renews leases by heartbeat, catches panics, and acknowledges in batches.
+//!
+//! Tests step it with [`Runner::try_execute`] and [`Runner::run_pending`] instead of sleeping.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::FutureExt;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Ack, Broker, BrokerError, Job, Outcome, Settle, metrics, settle_for};
+
+/// Longest an idle consumer waits with nothing due. Wake tokens end the wait at once when work
+/// arrives, so this only bounds how long a lost token could delay pickup.
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// Longest a backlogged runner waits for more free slots to lease them in one round trip.
+const BACKLOG_LINGER: Duration = Duration::from_millis(2);
+/// Pause after a backend error before trying again.
+const ERROR_PAUSE: Duration = Duration::from_millis(500);
+
+/// One attempt run by a stepping call.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The job as leased.
+    pub job: Job,
+    /// What the handler returned (a panic shows as `Retry("panic: …")`).
+    pub outcome: Outcome,
+    /// What the queue did with it.
+    pub settle: Settle,
+}
+
+/// Runs jobs from a broker on a handler.
+pub struct Runner<B, H> {
+    broker: B,
+    handler: Arc<H>,
+    concurrency: usize,
+    grace: Duration,
+    stats_interval: Duration,
+}
+
+impl<B, H, Fut> Runner<B, H>
+where
+    B: Broker,
+    H: Fn(Job) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    /// A runner of `handler` over `broker`, 16 jobs at a time.
+    pub fn new(broker: B, handler: H) -> Self {
+        Self {
+            broker,
+            handler: Arc::new(handler),
+            concurrency: 16,
+            grace: Duration::from_secs(10),
+            stats_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// Jobs run at once.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long running jobs may finish after shutdown before their leases are released.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How often queue depth and ages are sampled into metrics.
+    pub fn stats_interval(mut self, every: Duration) -> Self {
+        self.stats_interval = every;
+        self
+    }
+
+    /// The broker this runner leases from.
+    pub fn broker(&self) -> &B {
+        &self.broker
+    }
+
+    /// Leases one job if one is ready, runs it and settles it. Never waits for work.
+    pub async fn try_execute(&self) -> Result<Option<Executed>, BrokerError> {
+        let leased = self.broker.lease(1).await?;
+        metrics::record_lease_deaths(leased.dead_lettered);
+        let Some(job) = leased.jobs.into_iter().next() else {
+            return Ok(None);
+        };
+        let executed = self.run_one(job).await;
+        let stale = self.settle_all(vec![ack_of(&executed)]).await?;
+        metrics::record_stale(stale);
+        Ok(Some(executed))
+    }
+
+    /// Runs every job ready now (and those its jobs make ready), `concurrency` at a time, until
+    /// a lease comes back empty. Returns what ran, in completion order per batch.
+    pub async fn run_pending(&self) -> Result<Vec<Executed>, BrokerError> {
+        let mut all = Vec::new();
+        loop {
+            let leased = self.broker.lease(self.concurrency).await?;
+            metrics::record_lease_deaths(leased.dead_lettered);
+            if leased.jobs.is_empty() {
+                return Ok(all);
+            }
+            let batch = futures::future::join_all(leased.jobs.into_iter().map(|j| self.run_one(j))).await;
+            let stale = self.settle_all(batch.iter().map(ack_of).collect()).await?;
+            metrics::record_stale(stale);
+            all.extend(batch);
+        }
+    }
+
+    async fn settle_all(&self, acks: Vec<Ack>) -> Result<usize, BrokerError> {
+        let applied = self.broker.settle(acks).await?;
+        Ok(applied.iter().filter(|ok| !**ok).count())
+    }
+
+    async fn run_one(&self, job: Job) -> Executed {
+        run_job(&self.broker, &*self.handler, job).await
+    }
+
+    /// Runs until `shutdown` resolves: leases in batches, runs up to `concurrency` jobs at once,
+    /// heartbeats their leases and settles them in batches. On shutdown, running jobs get the
+    /// grace period; jobs still running after it are released back to their lane.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), BrokerError> {
+        let stop = CancellationToken::new();
+        let trigger = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            trigger.cancel();
+        });
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let in_flight: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let (acks, ack_rx) = mpsc::unbounded_channel::<Ack>();
+        let acker = tokio::spawn(ack_loop(self.broker.clone(), ack_rx));
+        let background = CancellationToken::new();
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            self.broker.clone(),
+            in_flight.clone(),
+            background.clone(),
+        ));
+        let sampler = tokio::spawn(stats_loop(
+            self.broker.clone(),
+            self.stats_interval,
+            background.clone(),
+        ));
+        let mut jobs = tokio::task::JoinSet::new();
+        let batch = self.broker.config().batch_size;
+
+        // While the queue is backlogged, linger briefly for all slots to free up before
+        // leasing again: one round trip then serves several jobs, which is what keeps Redis
+        // commands and CPU per job low. The linger is short so slow jobs do not leave slots
+        // idle. When the queue is not backlogged, lease as soon as one slot is free, so a lone
+        // job starts at once.
+        let backlog_batch = self.concurrency.clamp(1, batch);
+        let mut backlogged = false;
+        'fetch: while !stop.is_cancelled() {
+            let mut held = Vec::with_capacity(batch);
+            tokio::select! {
+                permit = permits.clone().acquire_owned() => held.push(permit.expect("semaphore never closed")),
+                _ = stop.cancelled() => break 'fetch,
+            }
+            if backlogged {
+                let linger = tokio::time::Instant::now() + BACKLOG_LINGER;
+                while held.len() < backlog_batch {
+                    match tokio::time::timeout_at(linger, permits.clone().acquire_owned()).await {
+                        Ok(permit) => held.push(permit.expect("semaphore never closed")),
+                        Err(_) => break,
+                    }
+                }
+            }
+            while held.len() < batch {
+                match permits.clone().try_acquire_owned() {
+                    Ok(p) => held.push(p),
+                    Err(_) => break,
+                }
+            }
+            let leased = match self.broker.lease(held.len()).await {
+                Ok(leased) => leased,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lease failed; retrying");
+                    drop(held);
+                    pause(ERROR_PAUSE, &stop).await;
+                    continue;
+                }
+            };
+            metrics::record_lease_deaths(leased.dead_lettered);
+            backlogged = leased.jobs.len() == held.len();
+            if leased.jobs.is_empty() {
+                drop(held);
+                let now = self.broker.clock().now_ms();
+                let wait = leased
+                    .next_wake_ms
+                    .map(|at| Duration::from_millis(at.saturating_sub(now)))
+                    .unwrap_or(IDLE_WAIT)
+                    .min(IDLE_WAIT);
+                if wait.is_zero() {
+                    continue;
+                }
+                tokio::select! {
+                    result = self.broker.wait_for_work(wait) => if let Err(e) = result {
+                        tracing::warn!(error = %e, "waiting for work failed; retrying");
+                        pause(ERROR_PAUSE, &stop).await;
+                    },
+                    _ = stop.cancelled() => break,
+                }
+                continue;
+            }
+            for job in leased.jobs {
+                let permit = held.pop().expect("leased at most as many jobs as permits");
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(job.key.clone(), job.attempts);
+                let (broker, handler, acks, in_flight) = (
+                    self.broker.clone(),
+                    self.handler.clone(),
+                    acks.clone(),
+                    in_flight.clone(),
+                );
+                jobs.spawn(async move {
+                    let key = job.key.clone();
+                    let executed = run_job(&broker, &*handler, job).await;
+                    in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+                    let _ = acks.send(ack_of(&executed));
+                    drop(permit);
+                });
+            }
+            while jobs.try_join_next().is_some() {}
+        }
+
+        let graceful =
+            tokio::time::timeout(self.grace, async { while jobs.join_next().await.is_some() {} }).await;
+        if graceful.is_err() {
+            jobs.abort_all();
+            while jobs.join_next().await.is_some() {}
+            let unfinished: Vec<Ack> = in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .map(|(key, attempt)| Ack {
+                    key,
+                    attempt,
+                    settle: Settle::Release,
+                })
+                .collect();
+            tracing::warn!(
+                count = unfinished.len(),
+                "grace period over; releasing running jobs"
+            );
+            for ack in unfinished {
+                let _ = acks.send(ack);
+            }
+        }
+        drop(acks);
+        let _ = acker.await;
+        background.cancel();
+        let _ = heartbeat.await;
+        let _ = sampler.await;
+        Ok(())
+    }
+}
+
+/// Runs one attempt with panics caught, and decides what the queue does with it.
+async fn run_job<B, H, Fut>(broker: &B, handler: &H, job: Job) -> Executed
+where
+    B: Broker,
+    H: Fn(Job) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let clock = broker.clock();
+    metrics::record_start(
+        job.lane,
+        job.attempts,
+        clock.now_ms().saturating_sub(job.enqueued_at_ms),
+    );
+    let started = Instant::now();
+    let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| handler(job.clone())));
+    let result = match attempt {
+        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+        Err(panic) => Err(panic),
+    };
+    let (outcome, panicked) = match result {
+        Ok(outcome) => (outcome, false),
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-text panic payload".to_owned());
+            tracing::error!(job_id = %job.id, key = %job.key, panic = %text, "job panicked");
+            (Outcome::Retry(format!("panic: {text}")), true)
+        }
+    };
+    let settle = settle_for(
+        &job,
+        &outcome,
+        panicked,
+        broker.config(),
+        clock.now_ms(),
+        &mut rand::rng(),
+    );
+    metrics::record_end(job.lane, started.elapsed().as_secs_f64(), &settle);
+    Executed { job, outcome, settle }
+}
+
+fn ack_of(executed: &Executed) -> Ack {
+    Ack {
+        key: executed.job.key.clone(),
+        attempt: executed.job.attempts,
+        settle: executed.settle.clone(),
+    }
+}
+
+/// Settles acks in batches: whatever has queued up while the previous batch was in flight.
+async fn ack_loop<B: Broker>(broker: B, mut rx: mpsc::UnboundedReceiver<Ack>) {
+    let batch = broker.config().batch_size;
+    while let Some(first) = rx.recv().await {
+        let mut acks = vec![first];
+        while acks.len() < batch {
+            match rx.try_recv() {
+                Ok(ack) => acks.push(ack),
+                Err(_) => break,
+            }
+        }
+        if acks.len() > 1 {
+            // Acks are arriving in bursts (a busy runner): linger a moment so one round trip
+            // settles more of them. A lone ack (a quiet queue) goes out at once.
+            let linger = tokio::time::Instant::now() + BACKLOG_LINGER / 2;
+            while acks.len() < batch {
+                match tokio::time::timeout_at(linger, rx.recv()).await {
+                    Ok(Some(ack)) => acks.push(ack),
+                    _ => break,
+                }
+            }
+        }
+        // Keep trying: an ack lost here only means the job runs again after its lease expires,
+        // but a short Redis blip should not cause that.
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1.. {
+            match broker.settle(acks.clone()).await {
+                Ok(applied) => {
+                    metrics::record_stale(applied.iter().filter(|ok| !**ok).count());
+                    break;
+                }
+                Err(e) if attempt < 20 => {
+                    tracing::warn!(error = %e, attempt, "settling jobs failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = acks.len(), "cannot settle jobs; their leases will expire and they will run again");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn heartbeat_loop<B: Broker>(
+    broker: B,
+    in_flight: Arc<Mutex<HashMap<String, u32>>>,
+    stop: CancellationToken,
+) {
+    let every = broker.config().heartbeat_interval;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let leases: Vec<(String, u32)> = in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        if leases.is_empty() {
+            continue;
+        }
+        match broker.heartbeat(&leases).await {
+            Ok(held) if held < leases.len() => {
+                tracing::warn!(
+                    lost = leases.len() - held,
+                    "leases lost while running; those jobs may run again elsewhere"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+async fn stats_loop<B: Broker>(broker: B, every: Duration, stop: CancellationToken) {
+    loop {
+        match broker.stats().await {
+            Ok(stats) => metrics::record_queue_stats(&stats),
+            Err(e) => tracing::debug!(error = %e, "queue stats unavailable"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn pause(d: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.cancelled() => {}
+    }
+}
