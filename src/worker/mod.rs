@@ -93,10 +93,18 @@ impl Worker {
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
+        // Instrumented rather than entered: the job's future runs on the runtime's tasks and must
+        // be Send, which a span guard held across awaits is not.
+        let span = tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            update_id = tracing::field::Empty,
+            chat_id = tracing::field::Empty
+        );
         match job.kind.as_str() {
-            TELEGRAM_UPDATE => self.handle_update(job).await,
-            crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).await,
-            other => match self.handle_scheduled(job).await {
+            TELEGRAM_UPDATE => self.handle_update(job).instrument(span).await,
+            crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).instrument(span).await,
+            other => match self.handle_scheduled(job).instrument(span).await {
                 Some(outcome) => outcome,
                 None => Outcome::Permanent(format!("unknown job kind {other:?}")),
             },
@@ -113,25 +121,9 @@ impl Worker {
             Ok(envelope) => envelope,
             Err(e) => return Outcome::Permanent(format!("payload is not an update: {e}")),
         };
-        let span = tracing::info_span!(
-            "job",
-            update_id = envelope.update_id,
-            chat_id = envelope.chat_id()
-        );
-        // The job's future runs on the runtime's tasks and must be Send: instrument it rather
-        // than holding a span guard across awaits.
-        self.handle_envelope(job, raw, envelope, started_at)
-            .instrument(span)
-            .await
-    }
-
-    async fn handle_envelope(
-        &self,
-        job: &Job,
-        raw: Value,
-        envelope: Envelope,
-        started_at: DateTime<Utc>,
-    ) -> Outcome {
+        let span = tracing::Span::current();
+        span.record("update_id", envelope.update_id);
+        span.record("chat_id", envelope.chat_id());
         let row = UpdateRow {
             update_id: envelope.update_id,
             chat_id: envelope.chat_id(),

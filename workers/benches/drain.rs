@@ -39,10 +39,16 @@ fn now_us() -> u64 {
 
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
+    let (user, system) = cpu_split(pid);
+    user + system
+}
+
+/// (utime, stime) of a process, in clock ticks.
+fn cpu_split(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = after.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    (fields[11].parse().unwrap(), fields[12].parse().unwrap())
 }
 
 fn ticks_per_sec() -> u64 {
@@ -72,6 +78,13 @@ async fn main() {
         Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &PORT.to_string()])
             .args(["--save", "", "--appendonly", "no"])
+            // Extra server options to compare configurations, e.g.
+            // BENCH_REDIS_ARGS="--zset-max-listpack-entries 0".
+            .args(
+                std::env::var("BENCH_REDIS_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server on PATH"),
@@ -109,6 +122,7 @@ async fn main() {
     let enqueue_secs = started.elapsed().as_secs_f64();
     let cmds_enq = total_commands(&mut admin).await;
     let cpu_enq = cpu_ticks(pid);
+    let split_enq = cpu_split(pid);
 
     let done = Arc::new(AtomicUsize::new(0));
     let counter = done.clone();
@@ -134,6 +148,7 @@ async fn main() {
     }
     let cmds1 = total_commands(&mut admin).await;
     let cpu1 = cpu_ticks(pid);
+    let split1 = cpu_split(pid);
     let breakdown: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut admin)
@@ -168,6 +183,11 @@ async fn main() {
         cpu_us(cpu1 - cpu_enq)
     );
 
+    println!(
+        "  lease/ack CPU split: user {:.2} us, system {:.2} us per job",
+        cpu_us(split1.0 - split_enq.0),
+        cpu_us(split1.1 - split_enq.1)
+    );
     println!("commandstats over the drain (calls, usec per call):");
     for line in breakdown.lines().filter(|l| l.starts_with("cmdstat_")) {
         let name = line

@@ -154,7 +154,7 @@ pub struct Replayed {
 
 /// A queue backend: Redis in production, memory for `dev` mode and unit tests.
 ///
-/// Every implementation passes the same conformance suite (`workers/tests/conformance`).
+/// Every implementation passes the same conformance suite (`workers/tests/runtime/suite.rs`).
 pub trait Broker: Clone + Send + Sync + 'static {
     /// The queue's settings.
     fn config(&self) -> &QueueConfig;

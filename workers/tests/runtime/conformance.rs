@@ -34,6 +34,7 @@ macro_rules! conformance {
             case!(stats_report_depth_in_flight_and_age);
             case!(an_enqueue_wakes_a_waiting_consumer);
             case!(the_runner_works_until_shutdown);
+            case!(shutdown_releases_jobs_still_running_after_the_grace);
         }
     };
 }

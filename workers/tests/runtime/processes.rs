@@ -193,12 +193,22 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_a_killer_job_dead_letters()
         // Kill only once the slow job runs and every other lease is settled, so the kill lands
         // mid-job and not between a handler's side effect and its ack.
         let leases_key = format!("{prefix}:{{{prefix}}}:leases");
+        let ready_key = format!("{prefix}:{{{prefix}}}:ready:n");
         eventually("the slow job to start, alone", Duration::from_secs(30), || {
-            let (mut redis, check, leases_key) = (redis.clone(), check.clone(), leases_key.clone());
+            let (mut redis, check, leases_key, ready_key) = (
+                redis.clone(),
+                check.clone(),
+                leases_key.clone(),
+                ready_key.clone(),
+            );
             async move {
                 let starts: Option<u64> = redis.get(format!("{check}:slow-starts")).await.unwrap();
-                let leased: Vec<String> = redis.zrange(&leases_key, 0, -1).await.unwrap();
-                starts == Some(round) && leased == ["poison"]
+                // Finite scores only: the key also holds an encoding sentinel at +inf.
+                let leased: Vec<String> = redis.zrangebyscore(&leases_key, "-inf", "(+inf").await.unwrap();
+                // Nothing else ready either, so the consumer cannot start another job (whose
+                // side effect could land just before the kill and its ack just after).
+                let ready: usize = redis.llen(&ready_key).await.unwrap();
+                starts == Some(round) && leased == ["poison"] && ready == 0
             }
         })
         .await;

@@ -29,6 +29,13 @@ local function parse_att(v)
 end
 local function waiting_att(n, first, last) return n .. '|W-||' .. first .. '|' .. last end
 
+-- Small hashes and zsets are stored as listpacks, where each insert or lookup scans the whole
+-- key: with a batch of 32 leases that made ZADD/HSET/HMGET quadratic and cost more CPU than the
+-- rest of the script. One member longer than 64 bytes converts `leases` and `att` to a skiplist
+-- and a hash table for good (Redis never converts back), with no server configuration. It sits
+-- at score +inf, so it never expires, and no job key can be leased under it.
+local SENTINEL = '~encoding-sentinel~keeps-this-key-a-hashtable-or-skiplist~not-a-job-key~~~~~~~~~~'
+
 local ready_push = {h = {}, n = {}, l = {}}
 local depth_delta = {h = 0, n = 0, l = 0}
 

@@ -115,6 +115,10 @@ if total > 0 and max > 0 then
     end
   end
   if #hset > 0 then
+    hset[#hset + 1] = SENTINEL
+    hset[#hset + 1] = '-'
+    zadd[#zadd + 1] = '+inf'
+    zadd[#zadd + 1] = SENTINEL
     redis.call('HSET', k('att'), unpack(hset))
     redis.call('ZADD', k('leases'), unpack(zadd))
   end
@@ -126,7 +130,7 @@ if (#out - 2) / 4 < max then
   local l = redis.call('ZRANGE', k('leases'), 0, 0, 'WITHSCORES')
   local nw = -1
   if d[2] then nw = tonumber(d[2]) end
-  if l[2] and (nw < 0 or tonumber(l[2]) < nw) then nw = tonumber(l[2]) end
+  if l[2] and l[1] ~= SENTINEL and (nw < 0 or tonumber(l[2]) < nw) then nw = tonumber(l[2]) end
   out[1] = nw
 end
 out[2] = buried

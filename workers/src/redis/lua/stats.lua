@@ -12,7 +12,7 @@ for _, lane in ipairs({'h', 'n', 'l'}) do
   end
   out[#out + 1] = enq
 end
-out[#out + 1] = redis.call('ZCARD', k('leases'))
+out[#out + 1] = redis.call('ZCOUNT', k('leases'), '-inf', '(+inf')
 out[#out + 1] = redis.call('ZCARD', k('delayed'))
 out[#out + 1] = redis.call('ZCARD', k('dead'))
 return out
