@@ -3,6 +3,7 @@
 
 mod infra;
 mod secret;
+mod store;
 mod telegram;
 mod worker;
 
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use secret::Secret;
+pub use store::{RetentionDays, StoreSettings};
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
 pub use worker::WorkerSettings;
 
@@ -38,6 +40,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Worker processes.
     pub worker: WorkerSettings,
+    /// The batched log writer, its spool and retention.
+    pub store: StoreSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -87,6 +91,7 @@ impl Settings {
         self.redis.validate()?;
         self.database.validate()?;
         self.worker.validate()?;
+        self.store.validate()?;
         self.log.validate()
     }
 
@@ -148,6 +153,10 @@ mod tests {
         assert!(err.contains("webhook.secret"), "{err}");
         let err = with("redis.url", "http://x").unwrap_err().to_string();
         assert!(err.contains("redis.url"), "{err}");
+        let err = with("store.batch_rows", "0").unwrap_err().to_string();
+        assert!(err.contains("store.batch_rows"), "{err}");
+        let err = with("store.spool_max_rows", "10").unwrap_err().to_string();
+        assert!(err.contains("store.spool_max_rows"), "{err}");
     }
 
     #[test]

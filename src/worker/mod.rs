@@ -12,7 +12,7 @@ use crate::{
     conversation,
     ingress::Envelope,
     shutdown::Shutdown,
-    store::{OutboundRow, Store, UpdateRow},
+    store::{self, LogWriter, MessageLogRow, OutboundLogRow, UserSeen},
     telegram::{BotApi, TelegramError},
 };
 
@@ -36,7 +36,7 @@ pub enum Step {
 pub struct Worker {
     broker: RedisBroker,
     bot: BotApi,
-    store: Store,
+    log: LogWriter,
     name: String,
 }
 
@@ -49,9 +49,14 @@ impl Worker {
         Ok(Self {
             broker,
             bot: BotApi::new(&settings.telegram)?,
-            store: Store::connect_lazy(&settings.database)?,
+            log: store::start_writer(settings).await?,
             name: format!("{}-{}", hostname(), std::process::id()),
         })
+    }
+
+    /// The log writer; tests flush it before reading Postgres.
+    pub fn log(&self) -> &LogWriter {
+        &self.log
     }
 
     /// Leases one job, waiting up to `wait`, runs it and records its outcome. Tests step with this.
@@ -87,31 +92,37 @@ impl Worker {
             chat_id = envelope.chat_id()
         );
         let _enter = span.enter();
-        let row = UpdateRow {
-            update_id: envelope.update_id,
-            chat_id: envelope.chat_id(),
-            user_id: envelope.user_id(),
-            kind: envelope.kind(),
-            lane: job.lane.as_str(),
-            text: envelope.text(),
-            raw: &raw,
-            received_at: DateTime::from_timestamp_millis(job.enqueued_at_ms as i64).unwrap_or(started_at),
-            started_at,
-            attempts: job.attempts as i32,
-            worker: &self.name,
-        };
-        if let Err(e) = self.store.log_update(&row).await {
-            tracing::warn!(error = %e, "cannot record update in Postgres");
+        if let Some(user) = UserSeen::from_update(&raw, started_at) {
+            self.log.record(user).await;
         }
         let outcome = self.respond(envelope.update_id, &job.payload).await;
-        let label = match &outcome {
-            Outcome::Done => "done",
-            Outcome::Retry(_) | Outcome::RetryAfter(..) => "retry",
-            Outcome::Permanent(_) => "failed",
+        let (label, error) = match &outcome {
+            Outcome::Done => ("done", None),
+            Outcome::Retry(e) | Outcome::RetryAfter(_, e) => ("retry", Some(e.clone())),
+            Outcome::Permanent(e) => ("failed", Some(e.clone())),
         };
-        if let Err(e) = self.store.finish_update(envelope.update_id, label).await {
-            tracing::warn!(error = %e, "cannot record update outcome in Postgres");
-        }
+        // The ingress stamps no separate receipt time yet: it enqueues as it receives.
+        let enqueued_at = DateTime::from_timestamp_millis(job.enqueued_at_ms as i64);
+        self.log
+            .record(MessageLogRow {
+                update_id: envelope.update_id,
+                chat_id: envelope.chat_id(),
+                user_id: envelope.user_id(),
+                kind: envelope.kind().to_owned(),
+                lane: job.lane.as_str().to_owned(),
+                text: envelope.text().map(str::to_owned),
+                command: envelope.text().and_then(store::command_of),
+                received_at: enqueued_at.unwrap_or(started_at),
+                enqueued_at,
+                started_at,
+                finished_at: Some(Utc::now()),
+                outcome: Some(label.to_owned()),
+                error,
+                attempts: job.attempts as i32,
+                worker: self.name.clone(),
+                raw,
+            })
+            .await;
         outcome
     }
 
@@ -134,6 +145,7 @@ impl Worker {
 
     async fn send(&self, update_id: i64, chat_id: i64, text: &str) -> Outcome {
         let payload = json!({ "chat_id": chat_id, "text": text });
+        let sent_at = Utc::now();
         let result = self.bot.send_message(chat_id, text).await;
         let (message_id, status, error, latency_ms) = match &result {
             Ok(sent) => (
@@ -144,19 +156,20 @@ impl Worker {
             ),
             Err(e) => (None, "failed", Some(e.to_string()), None),
         };
-        let row = OutboundRow {
-            update_id: Some(update_id),
-            chat_id,
-            method: "sendMessage",
-            payload: &payload,
-            message_id,
-            status,
-            error: error.as_deref(),
-            latency_ms,
-        };
-        if let Err(e) = self.store.log_outbound(&row).await {
-            tracing::warn!(error = %e, "cannot record reply in Postgres");
-        }
+        self.log
+            .record(OutboundLogRow {
+                log_key: store::new_log_key(),
+                update_id: Some(update_id),
+                chat_id,
+                method: "sendMessage".to_owned(),
+                payload,
+                message_id,
+                status: status.to_owned(),
+                error,
+                sent_at,
+                latency_ms,
+            })
+            .await;
         match result {
             Ok(_) => Outcome::Done,
             Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),
@@ -188,6 +201,13 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
         });
     }
     while consumers.join_next().await.is_some() {}
+    let flushed = worker.log.flush().await;
+    if flushed.held > 0 {
+        tracing::error!(
+            held = flushed.held,
+            "stopping with log rows neither Postgres nor the Redis spool took"
+        );
+    }
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -4,4 +4,9 @@
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
 mod harness;
+mod pg_proxy;
+mod store_outage;
+mod store_retention;
+mod store_rows;
+mod store_schema;
 mod walking_skeleton;
