@@ -16,6 +16,8 @@ pub struct StoreSettings {
     pub queue_rows: usize,
     /// Most rows the Redis spool holds while Postgres is down; past it the writer stops taking rows.
     pub spool_max_rows: u64,
+    /// Batches written at once while Postgres is up (each on its own connection).
+    pub write_concurrency: usize,
     /// A batch write that takes longer counts as "Postgres unreachable" and is spooled.
     pub write_timeout_ms: u64,
     /// Longest pause between attempts to reach Postgres again while spooling.
@@ -60,6 +62,9 @@ impl StoreSettings {
                 "store.spool_max_rows",
                 "must be at least store.batch_rows",
             ));
+        }
+        if !(1..=16).contains(&self.write_concurrency) {
+            return Err(invalid("store.write_concurrency", "must be 1 to 16"));
         }
         if self.write_timeout_ms < 100 {
             return Err(invalid("store.write_timeout_ms", "must be at least 100"));

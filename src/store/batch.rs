@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::rows::{
     ConversationTransition, DeadLetter, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow, OutboundLogRow,
@@ -41,17 +41,27 @@ pub async fn write_rows(pool: &PgPool, rows: &[LogRow]) -> Result<(), sqlx::Erro
     for row in rows {
         by_kind.push(row);
     }
-    let mut tx = pool.begin().await?;
-    insert_messages(&mut tx, &by_kind.messages).await?;
-    insert_outbound(&mut tx, &by_kind.outbound).await?;
-    upsert_users(&mut tx, &by_kind.users_seen).await?;
-    mark_blocked(&mut tx, &by_kind.users_blocked).await?;
-    insert_transitions(&mut tx, &by_kind.transitions).await?;
-    insert_job_attempts(&mut tx, &by_kind.job_attempts).await?;
-    upsert_dead_letters(&mut tx, &by_kind.dead_letters).await?;
-    insert_audits(&mut tx, &by_kind.audits).await?;
-    insert_violations(&mut tx, &by_kind.violations).await?;
-    tx.commit().await
+    let mut conn = pool.acquire().await?;
+    if by_kind.needs_transaction() {
+        let mut tx = conn.begin().await?;
+        write_kinds(&mut tx, &by_kind).await?;
+        tx.commit().await
+    } else {
+        // One statement is atomic by itself; BEGIN and COMMIT would only add round trips.
+        write_kinds(&mut conn, &by_kind).await
+    }
+}
+
+async fn write_kinds(conn: &mut PgConnection, by_kind: &Kinds<'_>) -> Result<(), sqlx::Error> {
+    insert_messages(conn, &by_kind.messages).await?;
+    insert_outbound(conn, &by_kind.outbound).await?;
+    upsert_users(conn, &by_kind.users_seen).await?;
+    mark_blocked(conn, &by_kind.users_blocked).await?;
+    insert_transitions(conn, &by_kind.transitions).await?;
+    insert_job_attempts(conn, &by_kind.job_attempts).await?;
+    upsert_dead_letters(conn, &by_kind.dead_letters).await?;
+    insert_audits(conn, &by_kind.audits).await?;
+    insert_violations(conn, &by_kind.violations).await
 }
 
 #[derive(Default)]
@@ -68,6 +78,25 @@ struct Kinds<'a> {
 }
 
 impl<'a> Kinds<'a> {
+    /// More than one statement to run: they must commit together.
+    fn needs_transaction(&self) -> bool {
+        let kinds = [
+            self.messages.is_empty(),
+            self.outbound.is_empty(),
+            self.users_seen.is_empty(),
+            self.users_blocked.is_empty(),
+            self.transitions.is_empty(),
+            self.job_attempts.is_empty(),
+            self.dead_letters.is_empty(),
+            self.violations.is_empty(),
+        ]
+        .iter()
+        .filter(|empty| !**empty)
+        .count();
+        // Each audit is an insert and an update.
+        kinds + 2 * self.audits.len() > 1
+    }
+
     fn push(&mut self, row: &'a LogRow) {
         match row {
             LogRow::Message(r) => self.messages.push(r),
@@ -105,10 +134,7 @@ fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
     kept
 }
 
-async fn insert_messages(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&MessageLogRow],
-) -> Result<(), sqlx::Error> {
+async fn insert_messages(conn: &mut PgConnection, rows: &[&MessageLogRow]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -142,15 +168,12 @@ async fn insert_messages(
     .bind(rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.worker.as_str()).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn insert_outbound(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&OutboundLogRow],
-) -> Result<(), sqlx::Error> {
+async fn insert_outbound(conn: &mut PgConnection, rows: &[&OutboundLogRow]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -171,12 +194,12 @@ async fn insert_outbound(
     .bind(rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sent_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn upsert_users(tx: &mut Transaction<'_, Postgres>, rows: &[&UserSeen]) -> Result<(), sqlx::Error> {
+async fn upsert_users(conn: &mut PgConnection, rows: &[&UserSeen]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -205,12 +228,12 @@ async fn upsert_users(tx: &mut Transaction<'_, Postgres>, rows: &[&UserSeen]) ->
     .bind(rows.iter().map(|r| r.language_code.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| first_seen[&r.user_id]).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.seen_at).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn mark_blocked(tx: &mut Transaction<'_, Postgres>, rows: &[&UserBlocked]) -> Result<(), sqlx::Error> {
+async fn mark_blocked(conn: &mut PgConnection, rows: &[&UserBlocked]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -223,13 +246,13 @@ async fn mark_blocked(tx: &mut Transaction<'_, Postgres>, rows: &[&UserBlocked])
     )
     .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 async fn insert_transitions(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     rows: &[&ConversationTransition],
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
@@ -247,15 +270,12 @@ async fn insert_transitions(
     .bind(rows.iter().map(|r| r.to_state.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.event.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn insert_job_attempts(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&JobAttempt],
-) -> Result<(), sqlx::Error> {
+async fn insert_job_attempts(conn: &mut PgConnection, rows: &[&JobAttempt]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -277,15 +297,12 @@ async fn insert_job_attempts(
     .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.retry_in_ms).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn upsert_dead_letters(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&DeadLetter],
-) -> Result<(), sqlx::Error> {
+async fn upsert_dead_letters(conn: &mut PgConnection, rows: &[&DeadLetter]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -309,15 +326,12 @@ async fn upsert_dead_letters(
     .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.enqueued_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.failed_at).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn insert_audits(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&DeadLetterAudit],
-) -> Result<(), sqlx::Error> {
+async fn insert_audits(conn: &mut PgConnection, rows: &[&DeadLetterAudit]) -> Result<(), sqlx::Error> {
     // Replays and purges are rare and carry an array each, so one statement per audit is fine.
     for audit in rows {
         let inserted = sqlx::query(
@@ -330,7 +344,7 @@ async fn insert_audits(
         .bind(&audit.filter)
         .bind(&audit.job_ids)
         .bind(audit.at)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() == 0 {
             continue; // replayed from the spool: its effect on dead_letters is already there
@@ -343,16 +357,13 @@ async fn insert_audits(
         .bind(audit.at)
         .bind(&audit.actor)
         .bind(&audit.job_ids)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-async fn insert_violations(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &[&RateLimitViolation],
-) -> Result<(), sqlx::Error> {
+async fn insert_violations(conn: &mut PgConnection, rows: &[&RateLimitViolation]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -368,7 +379,7 @@ async fn insert_violations(
     .bind(rows.iter().map(|r| r.method.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.retry_after_ms).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.detail.as_deref()).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -73,8 +73,9 @@ impl Store {
 /// Starts the log writer of this process: its own small pool (short acquire timeout, so an
 /// outage is noticed fast) and the Redis spool under `redis.prefix`.
 pub async fn start_writer(settings: &Settings) -> anyhow::Result<LogWriter> {
-    // Two connections: one writes batches; the other is there when a drain and a write overlap.
-    let pool = lazy_pool(&settings.database, 2, WRITER_ACQUIRE_TIMEOUT)?;
+    // One connection per batch in flight, and one for the spool drain.
+    let connections = settings.store.write_concurrency as u32 + 1;
+    let pool = lazy_pool(&settings.database, connections, WRITER_ACQUIRE_TIMEOUT)?;
     let spool = Spool::connect(
         settings.redis.url.expose(),
         &settings.redis.prefix,

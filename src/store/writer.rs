@@ -36,6 +36,8 @@ pub struct FlushReport {
     pub held: usize,
     /// Whether the last attempt to reach Postgres succeeded.
     pub postgres_up: bool,
+    /// Whether the last attempt to spool found the spool at its bound.
+    pub spool_full: bool,
 }
 
 enum Control {
@@ -63,6 +65,7 @@ impl LogWriter {
             flush_interval: Duration::from_millis(settings.flush_interval_ms),
             write_timeout: Duration::from_millis(settings.write_timeout_ms),
             retry_max: Duration::from_millis(settings.retry_max_ms),
+            write_concurrency: settings.write_concurrency,
             buffer: Vec::with_capacity(settings.batch_rows),
             oldest_at: None,
             postgres_up: true,
@@ -70,6 +73,7 @@ impl LogWriter {
             retry_at: None,
             spool_len: 0,
             last_full_warning: None,
+            spool_full: false,
             drainer_token: super::rows::new_log_key(),
         };
         tokio::spawn(task.run(rows_rx, control_rx));
@@ -86,10 +90,7 @@ impl LogWriter {
             Err(mpsc::error::TrySendError::Closed(row)) => return writer_gone(&row),
         };
         metrics::counter!(m::RECORD_WAITS).increment(1);
-        tracing::warn!(
-            kind = row.kind(),
-            "log writer is at its bound; waiting for room (back-pressure)"
-        );
+        warn_back_pressure(row.kind());
         if let Err(mpsc::error::SendError(row)) = self.rows.send(row).await {
             writer_gone(&row);
         }
@@ -104,6 +105,26 @@ impl LogWriter {
             return FlushReport::default();
         }
         answer.await.unwrap_or_default()
+    }
+}
+
+/// Says so at most every few seconds: under back-pressure every record call would.
+fn warn_back_pressure(kind: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_WARNED_SECS: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_WARNED_SECS.load(Ordering::Relaxed);
+    if now >= last + FULL_WARNING_EVERY.as_secs()
+        && LAST_WARNED_SECS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            kind,
+            "log writer queue full (store.queue_rows); the worker waits for room (back-pressure)"
+        );
     }
 }
 
@@ -123,6 +144,8 @@ struct WriterTask {
     flush_interval: Duration,
     write_timeout: Duration,
     retry_max: Duration,
+    /// Batches written at once while Postgres is up.
+    write_concurrency: usize,
     /// Rows taken from the queue, oldest first, not yet in Postgres or the spool.
     buffer: Vec<LogRow>,
     oldest_at: Option<Instant>,
@@ -133,6 +156,7 @@ struct WriterTask {
     /// Spool length as last seen.
     spool_len: u64,
     last_full_warning: Option<Instant>,
+    spool_full: bool,
     drainer_token: String,
 }
 
@@ -140,6 +164,8 @@ impl WriterTask {
     async fn run(mut self, mut rows: mpsc::Receiver<LogRow>, mut control: mpsc::Receiver<Control>) {
         metrics::gauge!(m::POSTGRES_UP).set(1.0);
         self.spool_len = self.spool.spooled_rows().await.unwrap_or(0);
+        let mut incoming = Vec::with_capacity(self.batch_rows);
+        let mut flights = Flights::new();
         loop {
             let room = self.buffer.len() < self.batch_rows;
             let wake = self.next_wake();
@@ -149,27 +175,30 @@ impl WriterTask {
                     while let Ok(row) = rows.try_recv() {
                         self.push(row);
                     }
-                    self.tick(true).await;
+                    self.tick(true, &mut flights).await;
                     let _ = reply.send(self.report());
                 }
-                row = rows.recv(), if room => match row {
-                    Some(row) => {
-                        self.push(row);
-                        if self.buffer.len() >= self.batch_rows {
-                            self.tick(false).await;
-                        }
-                    }
-                    None => {
+                // Many rows per wake-up: under load the loop runs per batch, not per row.
+                taken = rows.recv_many(&mut incoming, self.batch_rows.saturating_sub(self.buffer.len()).max(1)), if room => {
+                    if taken == 0 {
                         // Every handle is gone: last flush, then stop.
-                        self.tick(true).await;
+                        self.tick(true, &mut flights).await;
                         let report = self.report();
                         if report.held > 0 {
                             tracing::error!(held = report.held, "log writer stopping with rows neither Postgres nor the spool took");
                         }
                         return;
                     }
-                },
-                () = sleep_until(wake), if wake.is_some() => self.tick(false).await,
+                    if self.buffer.is_empty() {
+                        self.oldest_at = Some(Instant::now());
+                    }
+                    self.buffer.append(&mut incoming);
+                    if self.buffer.len() >= self.batch_rows {
+                        self.tick(false, &mut flights).await;
+                    }
+                }
+                Some(landed) = flights.join_next(), if !flights.is_empty() => self.land(landed).await,
+                () = sleep_until(wake), if wake.is_some() => self.tick(false, &mut flights).await,
             }
         }
     }
@@ -201,40 +230,61 @@ impl WriterTask {
             spooled: self.spool_len,
             held: self.buffer.len(),
             postgres_up: self.postgres_up,
+            spool_full: self.spool_full,
         }
     }
 
     /// Moves rows one stage on: spool into Postgres first (order), then the batch into Postgres,
     /// or into the spool when Postgres is unreachable or the spool still has older rows.
-    async fn tick(&mut self, force: bool) {
+    async fn tick(&mut self, force: bool, flights: &mut Flights) {
+        while let Some(landed) = flights.try_join_next() {
+            self.land(landed).await;
+        }
+        if force {
+            self.land_all(flights).await;
+        }
         let may_try_postgres = force || self.retry_at.is_none_or(|at| Instant::now() >= at);
         match self.spool.spooled_rows().await {
             Ok(len) => self.spool_len = len,
             Err(e) => tracing::warn!(error = %e, "cannot read the spool length"),
         }
         if self.spool_len > 0 && may_try_postgres {
+            self.land_all(flights).await;
             self.drain_spool().await;
         }
         if !self.buffer.is_empty() && self.spool_len == 0 && may_try_postgres {
             let batch = std::mem::take(&mut self.buffer);
-            match self.write(&batch).await {
-                Ok(()) => {}
-                Err(e) if is_unavailable(&e) => self.buffer = batch,
-                Err(e) => {
-                    tracing::warn!(error = %e, rows = batch.len(), "Postgres refused a log batch; isolating the bad rows");
-                    if let Err(e) = self.write_one_by_one(&batch).await {
-                        // Unreachable mid-way: keep the batch; replaying written rows is harmless.
-                        tracing::debug!(error = %e, "Postgres went away while isolating rows");
-                        self.buffer = batch;
+            let audits = batch.iter().any(|r| matches!(r, LogRow::DeadLetterAudit(_)));
+            if self.postgres_up && !force && !audits {
+                // Several batches in flight, each on its own connection: a batch's round trip
+                // (including TCP's delayed-ACK stalls: sqlx 0.9 does not set TCP_NODELAY) no
+                // longer holds up the next. Every statement is order-independent, except an
+                // audit, which waits for the dead letters recorded before it.
+                if flights.len() >= self.write_concurrency {
+                    if let Some(landed) = flights.join_next().await {
+                        self.land(landed).await;
                     }
                 }
+                flights.spawn(write_batch(self.pool.clone(), self.write_timeout, batch));
+            } else {
+                self.land_all(flights).await;
+                let started = Instant::now();
+                let result = timed_write(&self.pool, self.write_timeout, &batch).await;
+                self.settle(batch, started, result).await;
             }
         }
         if !self.buffer.is_empty() {
             self.spool_buffer().await;
         }
         if self.buffer.is_empty() {
-            self.oldest_at = None;
+            self.spool_full = false;
+        }
+        // Rows still held wait for the next retry, not for the batch timer (which has expired:
+        // waking on it would spin).
+        self.oldest_at = None;
+        let now = Instant::now();
+        if self.retry_at.is_some_and(|at| at <= now) {
+            self.retry_at = Some(now + self.retry_delay);
         }
         metrics::gauge!(m::SPOOL_ROWS).set(self.spool_len as f64);
         metrics::gauge!(m::ROWS_HELD).set(self.buffer.len() as f64);
@@ -243,20 +293,56 @@ impl WriterTask {
     /// One batch into Postgres, within the write timeout; tracks whether Postgres is up.
     async fn write(&mut self, rows: &[LogRow]) -> Result<(), sqlx::Error> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.write_timeout, write_rows(&self.pool, rows)).await {
-            Ok(result) => result,
-            Err(_) => Err(sqlx::Error::PoolTimedOut),
-        };
-        match &result {
+        let result = timed_write(&self.pool, self.write_timeout, rows).await;
+        self.account(rows.len(), started, &result);
+        result
+    }
+
+    /// Metrics and Postgres' up/down state after a batch write.
+    fn account(&mut self, rows: usize, started: Instant, result: &Result<(), sqlx::Error>) {
+        match result {
             Ok(()) => {
                 metrics::histogram!(m::BATCH_SECONDS).record(started.elapsed().as_secs_f64());
-                metrics::counter!(m::ROWS_WRITTEN).increment(rows.len() as u64);
+                metrics::counter!(m::ROWS_WRITTEN).increment(rows as u64);
                 self.postgres_reached();
             }
             Err(e) if is_unavailable(e) => self.postgres_unreachable(e),
             Err(_) => self.postgres_reached(),
         }
-        result
+    }
+
+    /// Handles a finished write: unreachable puts the rows back at the front of the buffer (to
+    /// be spooled ahead of newer ones); refused isolates the bad rows.
+    async fn settle(&mut self, batch: Vec<LogRow>, started: Instant, result: Result<(), sqlx::Error>) {
+        self.account(batch.len(), started, &result);
+        match result {
+            Ok(()) => {}
+            Err(e) if is_unavailable(&e) => {
+                self.buffer.splice(0..0, batch);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rows = batch.len(), "Postgres refused a log batch; isolating the bad rows");
+                if let Err(e) = self.write_one_by_one(&batch).await {
+                    // Unreachable mid-way: keep the batch; replaying written rows is harmless.
+                    tracing::debug!(error = %e, "Postgres went away while isolating rows");
+                    self.buffer.splice(0..0, batch);
+                }
+            }
+        }
+    }
+
+    async fn land(&mut self, landed: Result<Flight, tokio::task::JoinError>) {
+        match landed {
+            Ok((batch, started, result)) => self.settle(batch, started, result).await,
+            // write_rows does not panic on any input; if it ever did, say so loudly.
+            Err(e) => tracing::error!(error = %e, "a log batch write task failed; its rows are lost"),
+        }
+    }
+
+    async fn land_all(&mut self, flights: &mut Flights) {
+        while let Some(landed) = flights.join_next().await {
+            self.land(landed).await;
+        }
     }
 
     fn postgres_reached(&mut self) {
@@ -307,10 +393,12 @@ impl WriterTask {
             Ok(len) => {
                 metrics::counter!(m::ROWS_SPOOLED).increment(self.buffer.len() as u64);
                 self.spool_len = len;
+                self.spool_full = false;
                 self.buffer.clear();
             }
             Err(SpoolError::Full { len, bound }) => {
                 self.spool_len = len;
+                self.spool_full = true;
                 metrics::counter!(m::SPOOL_FULL).increment(1);
                 if self
                     .last_full_warning
@@ -390,6 +478,24 @@ impl WriterTask {
             }
             self.spool_len = self.spool_len.saturating_sub(entries.len() as u64);
         }
+    }
+}
+
+/// A batch written in the background: the rows, when the write started, and how it ended.
+type Flight = (Vec<LogRow>, Instant, Result<(), sqlx::Error>);
+type Flights = tokio::task::JoinSet<Flight>;
+
+async fn write_batch(pool: PgPool, timeout: Duration, batch: Vec<LogRow>) -> Flight {
+    let started = Instant::now();
+    let result = timed_write(&pool, timeout, &batch).await;
+    (batch, started, result)
+}
+
+/// A write that takes longer than `timeout` counts as Postgres being unreachable.
+async fn timed_write(pool: &PgPool, timeout: Duration, rows: &[LogRow]) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, write_rows(pool, rows)).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
     }
 }
 

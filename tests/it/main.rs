@@ -9,4 +9,5 @@ mod store_outage;
 mod store_retention;
 mod store_rows;
 mod store_schema;
+mod store_spool_full;
 mod walking_skeleton;
