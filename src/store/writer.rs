@@ -260,10 +260,10 @@ impl WriterTask {
                 // (including TCP's delayed-ACK stalls: sqlx 0.9 does not set TCP_NODELAY) no
                 // longer holds up the next. Every statement is order-independent, except an
                 // audit, which waits for the dead letters recorded before it.
-                if flights.len() >= self.write_concurrency {
-                    if let Some(landed) = flights.join_next().await {
-                        self.land(landed).await;
-                    }
+                if flights.len() >= self.write_concurrency
+                    && let Some(landed) = flights.join_next().await
+                {
+                    self.land(landed).await;
                 }
                 flights.spawn(write_batch(self.pool.clone(), self.write_timeout, batch));
             } else {
