@@ -12,7 +12,7 @@ use crate::{
     conversation,
     ingress::Envelope,
     shutdown::Shutdown,
-    store::{self, LogWriter, MessageLogRow, OutboundLogRow, UserSeen},
+    store::{self, LogWriter, MessageLogRow, OutboundLogRow, UserBlocked, UserSeen},
     telegram::{BotApi, TelegramError},
 };
 
@@ -170,6 +170,17 @@ impl Worker {
                 latency_ms,
             })
             .await;
+        // In a private chat the chat id is the user's id: a 403 there means the user blocked the bot.
+        if let Err(TelegramError::Refused { code: 403, .. }) = &result
+            && chat_id > 0
+        {
+            self.log
+                .record(UserBlocked {
+                    user_id: chat_id,
+                    at: Utc::now(),
+                })
+                .await;
+        }
         match result {
             Ok(_) => Outcome::Done,
             Err(TelegramError::RetryAfter(after)) => Outcome::RetryAfter(after, "Telegram 429".into()),

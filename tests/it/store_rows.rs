@@ -14,6 +14,11 @@ use chrono::{DateTime, Duration as Days, Utc};
 use serde_json::{Value, json};
 use workers::Outcome;
 
+use wiremock::{
+    Mock, ResponseTemplate,
+    matchers::{body_partial_json, method, path_regex},
+};
+
 use crate::harness::{SECRET, TestApp, fixture};
 
 /// A spool handle on the app's own Redis keys, as another process would see them.
@@ -379,6 +384,48 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
         ava::store::spool::decode(&rejected[0]).unwrap(),
         LogRow::from(bad)
     );
+
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_user_who_blocked_the_bot_is_marked_blocked() {
+    let app = TestApp::spawn().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/bot[^/]+/sendMessage$"))
+        .and(body_partial_json(json!({"chat_id": 31337})))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"
+        })))
+        .with_priority(1)
+        .mount(&app.telegram)
+        .await;
+    let update = br#"{"update_id": 100000901, "message": {"message_id": 1, "date": 1763856000,
+        "chat": {"id": 31337, "type": "private"}, "from": {"id": 31337, "is_bot": false, "first_name": "B"}, "text": "/start"}}"#;
+    assert_eq!(app.post_update(update.to_vec(), Some(SECRET)).await, 200);
+    let step = app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap();
+    assert!(matches!(step, Step::Ran(Outcome::Permanent(_))), "{step:?}");
+    app.worker.log().flush().await;
+
+    let (blocked, blocked_at): (bool, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT blocked, blocked_at FROM users WHERE user_id = 31337")
+            .fetch_one(&app.db)
+            .await
+            .expect("users row");
+    assert!(blocked && blocked_at.is_some());
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM outbound_log WHERE update_id = 100000901")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.is_some_and(|e| e.contains("blocked")));
+    let (outcome,): (Option<String>,) =
+        sqlx::query_as("SELECT outcome FROM message_log WHERE update_id = 100000901")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(outcome.as_deref(), Some("failed"));
 
     app.cleanup().await;
 }
