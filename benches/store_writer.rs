@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
 
         let (w, c) = (rate(writer_took), rate(copy_took));
         println!(
-            "round {}: direct write_rows batches {:>8.0} rows/s ({direct_took:.2?})",
+            "round {}: (diagnostic) the same batches one at a time, no writer: {:>8.0} rows/s ({direct_took:.2?})",
             round + 1,
             rate(direct_took)
         );
