@@ -429,3 +429,44 @@ async fn a_user_who_blocked_the_bot_is_marked_blocked() {
 
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_later_attempt_wins_whatever_order_its_rows_arrive_in() {
+    let app = TestApp::spawn().await;
+    let log = app.worker.log();
+    let now = Utc::now();
+    let attempt = |n: i32, outcome: &str| ava::store::MessageLogRow {
+        update_id: 42,
+        chat_id: Some(1),
+        user_id: Some(1),
+        kind: "message".into(),
+        lane: "normal".into(),
+        text: Some("/start".into()),
+        command: Some("start".into()),
+        raw: json!({"update_id": 42}),
+        received_at: now,
+        enqueued_at: Some(now),
+        started_at: now + Days::seconds(n.into()),
+        finished_at: Some(now + Days::seconds(n.into())),
+        outcome: Some(outcome.into()),
+        error: None,
+        attempts: n,
+        worker: format!("w{n}"),
+    };
+    // Attempt 2 lands first (say attempt 1's row sat in another process's spool).
+    log.record(attempt(2, "done")).await;
+    log.flush().await;
+    log.record(attempt(1, "retry")).await;
+    log.flush().await;
+    let (attempts, outcome, worker): (i32, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT attempts, outcome, worker FROM message_log WHERE update_id = 42")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (attempts, outcome.as_deref(), worker.as_deref()),
+        (2, Some("done"), Some("w2"))
+    );
+
+    app.cleanup().await;
+}

@@ -96,3 +96,39 @@ async fn a_full_spool_holds_rows_and_pushes_back_instead_of_dropping() {
     drop(proxy);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn only_the_drainer_holding_the_lock_trims_the_spool() {
+    let app = TestApp::spawn().await;
+    let url = crate::harness::redis_url();
+    let prefix = &app.settings.redis.prefix;
+    let first = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
+    let second = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
+    let rows: Vec<ava::store::LogRow> = (0..3).map(|n| violation(n).into()).collect();
+    assert_eq!(first.append(&rows).await.unwrap(), 3);
+
+    assert!(first.lock("drainer-a").await.unwrap());
+    assert!(!second.lock("drainer-b").await.unwrap(), "one drainer at a time");
+    assert_eq!(second.peek(2).await.unwrap().len(), 2);
+    assert!(
+        !second.trim("drainer-b", 2).await.unwrap(),
+        "a drainer without the lock trims nothing"
+    );
+    assert_eq!(first.spooled_rows().await.unwrap(), 3);
+    assert!(first.trim("drainer-a", 2).await.unwrap());
+    assert_eq!(first.spooled_rows().await.unwrap(), 1);
+    first.unlock("drainer-a").await.unwrap();
+    assert!(
+        second.lock("drainer-b").await.unwrap(),
+        "released for the next drainer"
+    );
+
+    let full = second.append(&vec![rows[0].clone(); 100]).await;
+    assert!(
+        matches!(full, Err(ava::store::SpoolError::Full { len: 1, bound: 100 })),
+        "all or nothing at the bound: {full:?}"
+    );
+    assert_eq!(second.spooled_rows().await.unwrap(), 1);
+
+    app.cleanup().await;
+}
