@@ -8,6 +8,11 @@
 //! updates wait in their durable lanes instead of rows being dropped. That is loud: an error log
 //! every few seconds and the `ava_store_spool_full_total` / `ava_store_record_waits_total` metrics.
 //!
+//! Order: while Postgres is up, up to `store.write_concurrency` batches are in flight at once, so
+//! rows of different batches may commit out of order; every statement is written to be
+//! order-independent (upserts compare attempts or timestamps; audits wait for earlier batches).
+//! Once rows are spooled they reach Postgres strictly in spool order, one drainer at a time.
+//!
 //! Rows in the queue and batch live in memory: a graceful shutdown flushes them ([`LogWriter::flush`]);
 //! a SIGKILL loses at most those (one flush interval's worth).
 
