@@ -9,6 +9,7 @@ mod limits;
 mod queue;
 mod scheduler;
 mod secret;
+mod store;
 mod telegram;
 mod worker;
 
@@ -28,6 +29,7 @@ pub use limits::{InboundLimitSettings, OutboundLimitSettings};
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
+pub use store::{RetentionDays, StoreSettings};
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
 pub use worker::WorkerSettings;
 
@@ -52,6 +54,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The job runtime: lanes, retries, leases, dedupe.
     pub queue: QueueSettings,
+    /// The batched log writer, its spool and retention.
+    pub store: StoreSettings,
     /// Logging.
     pub log: LogSettings,
     /// Conversations: timeouts and state.
@@ -135,6 +139,7 @@ impl Settings {
         self.inbound_limit.validate()?;
         self.outbound_limit.validate()?;
         self.queue.validate()?;
+        self.store.validate()?;
         self.log.validate()
     }
 
@@ -216,6 +221,10 @@ mod tests {
         assert!(err.contains("queue.dedupe_window_hours"), "{err}");
         let err = with("queue.weight_low", "0").unwrap_err().to_string();
         assert!(err.contains("queue.weight_"), "{err}");
+        let err = with("store.batch_rows", "0").unwrap_err().to_string();
+        assert!(err.contains("store.batch_rows"), "{err}");
+        let err = with("store.spool_max_rows", "10").unwrap_err().to_string();
+        assert!(err.contains("store.spool_max_rows"), "{err}");
     }
 
     #[test]

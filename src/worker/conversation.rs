@@ -16,7 +16,7 @@ use crate::{
     config::Settings,
     conversation::{Button, Effect, Event, Media, Reply, step, text_event},
     integrations::Integrations,
-    store::{OutboundRow, Store},
+    store::{self, OutboundLogRow, Store, UserBlocked},
     telegram::TelegramError,
 };
 
@@ -320,27 +320,39 @@ impl Worker {
         method: &str,
         body: &Value,
     ) -> Result<(), TelegramError> {
+        let sent_at = chrono::Utc::now();
         let started = std::time::Instant::now();
         // Through the limits every worker shares; a callback answer belongs to no chat's quota.
         let chat = (method != "answerCallbackQuery").then_some(chat_id);
         let result = self.outbound.call::<Value>(chat, method, body).await;
-        let error = result.as_ref().err().map(ToString::to_string);
-        let row = OutboundRow {
-            update_id,
-            chat_id,
-            method,
-            payload: body,
-            message_id: result
-                .as_ref()
-                .ok()
-                .and_then(|v| v.get("message_id"))
-                .and_then(Value::as_i64),
-            status: if result.is_ok() { "sent" } else { "failed" },
-            error: error.as_deref(),
-            latency_ms: Some(started.elapsed().as_millis() as i32),
-        };
-        if let Err(e) = self.store.log_outbound(&row).await {
-            tracing::warn!(error = %e, "cannot record reply in Postgres");
+        self.log
+            .record(OutboundLogRow {
+                log_key: store::new_log_key(),
+                update_id,
+                chat_id,
+                method: method.to_owned(),
+                payload: body.clone(),
+                message_id: result
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.get("message_id"))
+                    .and_then(Value::as_i64),
+                status: if result.is_ok() { "sent" } else { "failed" }.to_owned(),
+                error: result.as_ref().err().map(ToString::to_string),
+                sent_at,
+                latency_ms: Some(started.elapsed().as_millis() as i32),
+            })
+            .await;
+        // In a private chat the chat id is the user's id: a 403 there means the user blocked the bot.
+        if let Err(TelegramError::Refused { code: 403, .. }) = &result
+            && chat_id > 0
+        {
+            self.log
+                .record(UserBlocked {
+                    user_id: chat_id,
+                    at: chrono::Utc::now(),
+                })
+                .await;
         }
         result.map(|_| ())
     }

@@ -16,7 +16,7 @@ use crate::{
     config::Settings,
     ingress::Envelope,
     shutdown::Shutdown,
-    store::{Store, UpdateRow},
+    store::{self, LogWriter, MessageLogRow, Store, UserSeen},
     telegram::{Outbound, TelegramError},
 };
 
@@ -37,7 +37,9 @@ pub enum Step {
 pub struct Worker {
     broker: RedisBroker,
     outbound: Outbound,
+    /// AVA's own tables (alerts, prices, the paper broker); log rows go through `log`.
     store: Store,
+    log: LogWriter,
     name: String,
     conv: conversation::ConversationDeps,
 }
@@ -57,9 +59,15 @@ impl Worker {
             broker,
             outbound: Outbound::connect(settings).await?,
             conv: conversation::ConversationDeps::build(settings, &store).await?,
+            log: store::start_writer(settings).await?,
             store,
             name: format!("{}-{}", hostname(), std::process::id()),
         })
+    }
+
+    /// The log writer; tests flush it before reading Postgres.
+    pub fn log(&self) -> &LogWriter {
+        &self.log
     }
 
     /// Leases one job, waiting up to `wait` for one, runs it and settles it. Tests step with this.
@@ -124,21 +132,8 @@ impl Worker {
         let span = tracing::Span::current();
         span.record("update_id", envelope.update_id);
         span.record("chat_id", envelope.chat_id());
-        let row = UpdateRow {
-            update_id: envelope.update_id,
-            chat_id: envelope.chat_id(),
-            user_id: envelope.user_id(),
-            kind: envelope.kind(),
-            lane: job.lane.as_str(),
-            text: envelope.text(),
-            raw: &raw,
-            received_at: DateTime::from_timestamp_millis(job.enqueued_at_ms as i64).unwrap_or(started_at),
-            started_at,
-            attempts: job.attempts as i32,
-            worker: &self.name,
-        };
-        if let Err(e) = self.store.log_update(&row).await {
-            tracing::warn!(error = %e, "cannot record update in Postgres");
+        if let Some(user) = UserSeen::from_update(&raw, started_at) {
+            self.log.record(user).await;
         }
         // The user wrote, so they can be written to again: lift an "unreachable" mark.
         if envelope.kind() == "message"
@@ -148,14 +143,33 @@ impl Worker {
             tracing::warn!(error = %e, "cannot clear the chat's unreachable mark");
         }
         let outcome = self.respond(envelope.update_id, &job.payload).await;
-        let label = match &outcome {
-            Outcome::Done => "done",
-            Outcome::Retry(_) | Outcome::RetryAfter(..) => "retry",
-            Outcome::Permanent(_) => "failed",
+        let (label, error) = match &outcome {
+            Outcome::Done => ("done", None),
+            Outcome::Retry(e) | Outcome::RetryAfter(_, e) => ("retry", Some(e.clone())),
+            Outcome::Permanent(e) => ("failed", Some(e.clone())),
         };
-        if let Err(e) = self.store.finish_update(envelope.update_id, label).await {
-            tracing::warn!(error = %e, "cannot record update outcome in Postgres");
-        }
+        // The ingress stamps no separate receipt time yet: it enqueues as it receives.
+        let enqueued_at = DateTime::from_timestamp_millis(job.enqueued_at_ms as i64);
+        self.log
+            .record(MessageLogRow {
+                update_id: envelope.update_id,
+                chat_id: envelope.chat_id(),
+                user_id: envelope.user_id(),
+                kind: envelope.kind().to_owned(),
+                lane: job.lane.as_str().to_owned(),
+                text: envelope.text().map(str::to_owned),
+                command: envelope.text().and_then(store::command_of),
+                received_at: enqueued_at.unwrap_or(started_at),
+                enqueued_at,
+                started_at,
+                finished_at: Some(Utc::now()),
+                outcome: Some(label.to_owned()),
+                error,
+                attempts: job.attempts as i32,
+                worker: self.name.clone(),
+                raw,
+            })
+            .await;
         outcome
     }
 
@@ -199,6 +213,13 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
         .concurrency(settings.worker.concurrency)
         .run(async move { shutdown.cancelled().await })
         .await?;
+    let flushed = worker.log.flush().await;
+    if flushed.held > 0 {
+        tracing::error!(
+            held = flushed.held,
+            "stopping with log rows neither Postgres nor the Redis spool took"
+        );
+    }
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -180,6 +180,8 @@ async fn a_429_storm_delays_replies_and_delivers_them_all() {
             );
         }
     }
+    // Log rows are written in the background; flush before reading Postgres.
+    app.worker.log().flush().await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbound_log WHERE status = 'sent'")
         .fetch_one(&app.db)
         .await

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use ava::{config::Settings, shutdown::Shutdown, worker::Worker};
-use figment::providers::Serialized;
+use figment::{Figment, providers::Serialized};
 use serde_json::json;
 use sqlx::PgPool;
 use wiremock::{
@@ -53,8 +53,8 @@ impl TestApp {
         Self::spawn_with(|fig| fig).await
     }
 
-    /// [`TestApp::spawn`] with extra settings layered on top (e.g. tighter limits).
-    pub(crate) async fn spawn_with(customize: impl FnOnce(figment::Figment) -> figment::Figment) -> Self {
+    /// Like [`TestApp::spawn`], with settings overridden last (e.g. `database.url` through a proxy).
+    pub(crate) async fn spawn_with(overrides: impl FnOnce(Figment) -> Figment) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -94,8 +94,7 @@ impl TestApp {
             .merge(Serialized::default("database.url", database_url()))
             .merge(Serialized::default("database.schema", schema.clone()))
             .merge(Serialized::default("database.max_connections", 4));
-        let fig = customize(fig);
-        let settings = Settings::from_figment(fig).expect("test settings are valid");
+        let settings = Settings::from_figment(overrides(fig)).expect("test settings are valid");
         ava::roles::migrate(&settings).await.expect("migrations apply");
 
         let shutdown = Shutdown::new();

@@ -28,6 +28,8 @@ async fn start_gets_a_welcome_and_both_rows_are_logged() {
     assert_eq!(sends.len(), 1, "exactly one sendMessage");
     assert_eq!(sends[0]["chat_id"], 424242001);
     assert!(sends[0]["text"].as_str().unwrap().starts_with("Welcome to AVA"));
+    // Log rows are written in the background, in batches: flush before reading Postgres.
+    app.worker.log().flush().await;
 
     let (kind, text): (String, Option<String>) =
         sqlx::query_as("SELECT kind, text FROM message_log WHERE update_id = 100000001")
