@@ -16,7 +16,7 @@ use crate::{
     config::Settings,
     conversation::{Button, Effect, Event, Media, Reply, step, text_event},
     integrations::Integrations,
-    store::{self, OutboundLogRow, Store, UserBlocked},
+    store::{self, ConversationTransition, OutboundLogRow, Store, UserBlocked},
     telegram::TelegramError,
 };
 
@@ -58,19 +58,11 @@ impl ConversationDeps {
     }
 }
 
-/// A conversation transition, as a structured event. The log writer (issue 5) can subscribe to
-/// target `ava::conversation::transition` or replace this call with a row in
-/// `conversation_transitions`.
-pub(crate) fn record_transition(chat_id: i64, event_id: &str, event: &str, from: &str, to: &str) {
-    tracing::info!(
-        target: "ava::conversation::transition",
-        chat_id,
-        event_id,
-        event,
-        from,
-        to,
-        "conversation transition"
-    );
+/// A transition `step` made, kept until the new state is saved: a lost race records nothing.
+struct Moved {
+    event: &'static str,
+    from: &'static str,
+    to: &'static str,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -209,12 +201,17 @@ impl Worker {
             let mut event = event;
             let mut outbox = Vec::new();
             let mut rounds = 0;
+            let mut moves = Vec::new();
             loop {
                 let event_name = event.name();
                 let from = state.name();
                 let (next, effects) = step(state, event);
                 if from != next.name() {
-                    record_transition(chat_id, event_id, event_name, from, next.name());
+                    moves.push(Moved {
+                        event: event_name,
+                        from,
+                        to: next.name(),
+                    });
                 }
                 state = next;
                 let mut request = None;
@@ -264,6 +261,7 @@ impl Worker {
             if deadline_ms == 0 && record.deadline_ms != 0 {
                 self.conv.chats.disarm_timer(chat_id).await?;
             }
+            self.record_transitions(chat_id, event_id, update_id, moves).await;
             (outbox, 0)
         };
         for (index, effect) in outbox.iter().enumerate().skip(already_sent) {
@@ -284,6 +282,39 @@ impl Worker {
             }
         }
         Ok(Outcome::Done)
+    }
+
+    /// Records the transitions of an applied event in `conversation_transitions`. The key is
+    /// derived from the event, so recording again after a crash writes nothing twice.
+    async fn record_transitions(
+        &self,
+        chat_id: i64,
+        event_id: &str,
+        update_id: Option<i64>,
+        moves: Vec<Moved>,
+    ) {
+        let at = chrono::Utc::now();
+        for (i, m) in moves.into_iter().enumerate() {
+            tracing::debug!(
+                chat_id,
+                event_id,
+                event = m.event,
+                from = m.from,
+                to = m.to,
+                "conversation transition"
+            );
+            self.log
+                .record(ConversationTransition {
+                    log_key: format!("{chat_id}:{event_id}:{i}"),
+                    chat_id,
+                    update_id,
+                    from_state: m.from.to_owned(),
+                    to_state: m.to.to_owned(),
+                    event: m.event.to_owned(),
+                    at,
+                })
+                .await;
+        }
     }
 
     /// Sends one Telegram effect and records it in outbound_log.

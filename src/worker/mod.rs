@@ -40,6 +40,8 @@ pub struct Worker {
     /// AVA's own tables (alerts, prices, the paper broker); log rows go through `log`.
     store: Store,
     log: LogWriter,
+    /// Days each table keeps its rows, for the retention job.
+    retention: crate::config::RetentionDays,
     name: String,
     conv: conversation::ConversationDeps,
 }
@@ -60,6 +62,7 @@ impl Worker {
             outbound: Outbound::connect(settings).await?,
             conv: conversation::ConversationDeps::build(settings, &store).await?,
             log: store::start_writer(settings).await?,
+            retention: settings.store.retention_days.clone(),
             store,
             name: format!("{}-{}", hostname(), std::process::id()),
         })

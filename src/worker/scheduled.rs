@@ -174,8 +174,14 @@ impl Worker {
 
     /// Retention clean-up of the log tables. The retention function belongs to the Postgres
     /// store (issue 5): LEAD, wire its call here, e.g. `self.store.apply_retention().await`.
-    async fn run_retention(&self, _job: &Job) -> Result<Outcome, Outcome> {
-        tracing::info!("retention job ran; no retention function wired yet (see worker/scheduled.rs)");
+    /// Deletes rows past each table's retention period, as of the tick that asked for it.
+    async fn run_retention(&self, job: &Job) -> Result<Outcome, Outcome> {
+        let Tick { at_ms } = payload(job)?;
+        let now = chrono::DateTime::from_timestamp_millis(at_ms as i64).unwrap_or_else(chrono::Utc::now);
+        let report = crate::store::retention::run(self.store.pool(), &self.retention, now)
+            .await
+            .map_err(retry)?;
+        tracing::info!(deleted = ?report.deleted, "retention applied");
         Ok(Outcome::Done)
     }
 }

@@ -77,6 +77,26 @@ async fn stock_analysis_through_to_order_placed() {
 
     say(&app, &app.worker, message(300_005, "/portfolio")).await;
     last_sent_contains(&app, &instrument).await;
+
+    // Every state change is in the record, once, in order.
+    app.worker.log().flush().await;
+    let moves: Vec<(String, String)> = sqlx::query_as(
+        "SELECT from_state, to_state FROM conversation_transitions WHERE chat_id = $1 ORDER BY at, log_key",
+    )
+    .bind(CHAT)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let moves: Vec<(&str, &str)> = moves.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+    assert_eq!(
+        moves,
+        [
+            ("idle", "awaiting_ticker"),
+            ("awaiting_ticker", "awaiting_strategy"),
+            ("awaiting_strategy", "awaiting_confirmation"),
+            ("awaiting_confirmation", "idle"),
+        ]
+    );
     app.cleanup().await;
 }
 

@@ -9,6 +9,81 @@ use serde_json::json;
 
 use crate::harness::TestApp;
 
+/// A message_log row of `update_id`, received at `at`.
+fn message_row(update_id: i64, at: chrono::DateTime<Utc>) -> MessageLogRow {
+    MessageLogRow {
+        update_id,
+        chat_id: Some(1),
+        user_id: None,
+        kind: "message".into(),
+        lane: "normal".into(),
+        text: None,
+        command: None,
+        raw: json!({"update_id": update_id}),
+        received_at: at,
+        enqueued_at: Some(at),
+        started_at: at,
+        finished_at: Some(at),
+        outcome: Some("done".into()),
+        error: None,
+        attempts: 1,
+        worker: "w".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_retention_job_applies_the_periods() {
+    let app = TestApp::spawn().await;
+    let now = Utc::now();
+    for (update_id, age) in [(11, 120), (12, 10)] {
+        app.worker
+            .log()
+            .record(message_row(update_id, now - Duration::days(age)))
+            .await;
+    }
+    app.worker.log().flush().await;
+
+    // What the scheduler enqueues once an hour; the worker runs it like any job.
+    let broker = workers::RedisBroker::connect(
+        &crate::harness::redis_url(),
+        &app.settings.redis.prefix,
+        app.settings.queue.to_config(),
+    )
+    .await
+    .unwrap();
+    let tick = ava::scheduler::jobs::Tick {
+        at_ms: now.timestamp_millis() as u64,
+    };
+    workers::Broker::enqueue(
+        &broker,
+        workers::NewJob::new(
+            ava::scheduler::jobs::RETENTION,
+            workers::Lane::Low,
+            "scheduler",
+            serde_json::to_vec(&tick).unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.worker
+            .try_execute_one(std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
+        ava::worker::Step::Ran(workers::Outcome::Done)
+    );
+    let left: Vec<i64> = sqlx::query_scalar("SELECT update_id FROM message_log ORDER BY update_id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        vec![12],
+        "the 120-day-old row is past message_log's 90 days"
+    );
+    app.cleanup().await;
+}
+
 #[tokio::test]
 async fn retention_deletes_rows_past_their_period_only() {
     let app = TestApp::spawn().await;
@@ -19,25 +94,7 @@ async fn retention_deletes_rows_past_their_period_only() {
 
     for (update_id, age) in [(1, 91), (2, 89), (3, 400)] {
         let at = now - Duration::days(age);
-        log.record(MessageLogRow {
-            update_id,
-            chat_id: Some(1),
-            user_id: None,
-            kind: "message".into(),
-            lane: "normal".into(),
-            text: None,
-            command: None,
-            raw: json!({"update_id": update_id}),
-            received_at: at,
-            enqueued_at: Some(at),
-            started_at: at,
-            finished_at: Some(at),
-            outcome: Some("done".into()),
-            error: None,
-            attempts: 1,
-            worker: "w".into(),
-        })
-        .await;
+        log.record(message_row(update_id, at)).await;
         log.record(OutboundLogRow {
             log_key: new_log_key(),
             update_id: Some(update_id),
