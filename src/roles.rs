@@ -36,13 +36,16 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
         tracing::info!("no webhook.secret: dev mode accepts the header value {DEV_SECRET:?}");
     }
     migrate(&settings).await?;
-    let router = ingress::router(&settings).await?.merge(emulator::router());
+    // One acceptor for the webhook and the poller, recording rate-limit violations.
+    let (acceptor, log) = ingress::recording_acceptor(&settings).await?;
+    let router = ingress::router_with(&settings, acceptor.clone())
+        .await?
+        .merge(emulator::router());
     tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker, scheduler and emulator running");
     let serve = ingress::serve(listener, router, shutdown.clone());
     let poll_shutdown = shutdown.clone();
     let poll = async {
         if settings.ingress.mode == crate::config::IngressMode::Polling {
-            let acceptor = ingress::Acceptor::build(&settings).await?;
             ingress::polling::run(&settings, acceptor, poll_shutdown).await
         } else {
             Ok(())
@@ -51,5 +54,6 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     let schedule = scheduler::run(settings.clone(), shutdown.clone());
     let work = worker::run(settings.clone(), shutdown);
     tokio::try_join!(serve, poll, work, schedule)?;
+    log.flush().await;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod health;
 mod inbound_limit;
 pub mod polling;
 mod update;
+mod violations;
 mod webhook;
 pub mod webhook_admin;
 
@@ -25,7 +26,7 @@ use tokio::net::TcpListener;
 use crate::{
     config::{IngressMode, Settings},
     shutdown::Shutdown,
-    store::Store,
+    store::{LogWriter, Store},
     telegram::limits::connect_redis,
 };
 
@@ -35,6 +36,7 @@ pub use accept::{
 pub use error::HttpError;
 pub use inbound_limit::{InboundLimiter, Verdict};
 pub use update::Envelope;
+pub use violations::{INBOUND_SCOPE, RecordedViolations};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -47,8 +49,20 @@ pub struct IngressState {
 }
 
 /// Builds the router: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
+/// Rate-limit violations are recorded in Postgres.
 pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
-    router_with(settings, Acceptor::build(settings).await?).await
+    let (acceptor, _log) = recording_acceptor(settings).await?;
+    router_with(settings, acceptor).await
+}
+
+/// An [`Acceptor`] whose rate-limit violations go to the Postgres record, and the log writer
+/// they go through (flush it before exit).
+pub async fn recording_acceptor(settings: &Settings) -> anyhow::Result<(Acceptor, LogWriter)> {
+    let log = crate::store::start_writer(settings).await?;
+    let acceptor = Acceptor::build(settings)
+        .await?
+        .with_violation_sink(Arc::new(violations::RecordedViolations::new(log.clone())));
+    Ok((acceptor, log))
 }
 
 /// [`router`] around a given acceptor (e.g. one with a [`ViolationSink`]).
@@ -115,7 +129,7 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
         IngressMode::Webhook => settings.require_webhook_secret()?,
         IngressMode::Polling => settings.require_token()?,
     }
-    let acceptor = Acceptor::build(&settings).await?;
+    let (acceptor, log) = recording_acceptor(&settings).await?;
     let router = router_with(&settings, acceptor.clone()).await?;
     let listener = TcpListener::bind(settings.http.addr)
         .await
@@ -125,13 +139,14 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     match settings.ingress.mode {
         IngressMode::Webhook => {
             tracing::info!(addr = %settings.http.addr, path = %settings.webhook.path, "ingress listening for webhooks");
-            serve.await
+            serve.await?;
         }
         IngressMode::Polling => {
             tracing::info!(addr = %settings.http.addr, "ingress polling getUpdates; HTTP serves /health /ready /metrics");
             let poll = polling::run(&settings, acceptor, shutdown);
             tokio::try_join!(serve, poll)?;
-            Ok(())
         }
     }
+    log.flush().await;
+    Ok(())
 }

@@ -91,6 +91,25 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     let notice: Value = serde_json::from_slice(&notices[0].payload).unwrap();
     assert_eq!(notice["chat_id"], user);
 
+    // Each of the 4 violations is in the Postgres record, once; the writer is asynchronous, so
+    // wait (bounded) for its next flush.
+    let mut recorded = 0;
+    for _ in 0..50 {
+        recorded = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM rate_limit_violations WHERE scope = $1 AND chat_id = $2",
+        )
+        .bind(ava::ingress::INBOUND_SCOPE)
+        .bind(user)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        if recorded >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorded, 4, "one row per dropped update");
+
     // The worker delivers the notice politely, through the Bot API.
     let broker = workers::RedisBroker::connect(
         app.settings.redis.url.expose(),
