@@ -52,6 +52,9 @@ pub fn install() -> PrometheusHandle {
                 }
             };
             describe();
+            // One registry for the whole process: the runtime's and the store's metrics too.
+            workers::metrics::describe();
+            crate::store::metrics::describe();
             handle
         })
         .clone()

@@ -211,11 +211,16 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     settings.require_token()?;
     let worker = Worker::build(&settings).await?;
     tracing::info!(concurrency = settings.worker.concurrency, name = %worker.name, "worker running");
+    crate::ops::metrics::install();
+    let metrics = serve_metrics(&settings.worker.metrics_addr, shutdown.clone()).await?;
     worker
         .runner()
         .concurrency(settings.worker.concurrency)
         .run(async move { shutdown.cancelled().await })
         .await?;
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     let flushed = worker.log.flush().await;
     if flushed.held > 0 {
         tracing::error!(
@@ -225,6 +230,25 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// Serves `GET /metrics` on `addr` until shutdown; nothing when `addr` is empty.
+async fn serve_metrics(
+    addr: &str,
+    shutdown: Shutdown,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<anyhow::Result<()>>>> {
+    if addr.is_empty() {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on worker.metrics_addr {addr}: {e}"))?;
+    tracing::info!(%addr, "worker serves /metrics");
+    Ok(Some(tokio::spawn(crate::ingress::serve(
+        listener,
+        crate::ops::metrics::router(),
+        shutdown,
+    ))))
 }
 
 fn hostname() -> String {

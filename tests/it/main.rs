@@ -27,3 +27,4 @@ mod store_rows;
 mod store_schema;
 mod store_spool_full;
 mod walking_skeleton;
+mod worker_role;
