@@ -21,7 +21,7 @@ use crate::{
 
 pub use limits::OutboundLimiter;
 pub use methods::{EditMessageText, SendMessage, SetWebhook};
-pub use outbound::Outbound;
+pub use outbound::{Outbound, PauseSink, TelegramPause};
 pub use split::{MAX_MESSAGE_LEN, split_text};
 
 /// A failed Bot API call, classified once, here.

@@ -13,6 +13,24 @@ use crate::{
     telegram::OutboundLimiter,
 };
 
+/// A 429 Telegram answered: who was paused, for how long, on which call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramPause {
+    /// The chat paused; `None`: every chat (a 429 on a call with no chat).
+    pub chat_id: Option<i64>,
+    /// The Bot API method that got the 429.
+    pub method: String,
+    /// Telegram's `retry_after`.
+    pub retry_after: Duration,
+}
+
+/// Where 429 pauses go beyond the log, e.g. the Postgres `rate_limit_violations` writer.
+/// Called on the send path: implementations hand off rather than block.
+pub trait PauseSink: Send + Sync + 'static {
+    /// Records one pause.
+    fn record(&self, pause: TelegramPause);
+}
+
 /// A limited sender. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbound {
@@ -20,6 +38,7 @@ pub struct Outbound {
     limiter: OutboundLimiter,
     max_wait: Duration,
     max_retry_after: u32,
+    pauses: Option<std::sync::Arc<dyn PauseSink>>,
 }
 
 impl Outbound {
@@ -43,7 +62,14 @@ impl Outbound {
             limiter,
             max_wait: Duration::from_secs(settings.max_wait_secs),
             max_retry_after: settings.max_retry_after,
+            pauses: None,
         }
+    }
+
+    /// Also reports every 429 pause to `sink`.
+    pub fn with_pause_sink(mut self, sink: std::sync::Arc<dyn PauseSink>) -> Self {
+        self.pauses = Some(sink);
+        self
     }
 
     /// The unlimited client, for calls that are not messages (getMe, webhook management).
@@ -142,6 +168,13 @@ impl Outbound {
                         retry_after_secs = after.as_secs(),
                         "Telegram 429; pausing"
                     );
+                    if let Some(sink) = &self.pauses {
+                        sink.record(TelegramPause {
+                            chat_id,
+                            method: method.to_owned(),
+                            retry_after: after,
+                        });
+                    }
                     if let Err(e) = self.limiter.pause(chat_id, after).await {
                         // Without the shared pause, at least this sender waits it out.
                         tracing::warn!(error = %e, "cannot record the 429 pause in Redis");

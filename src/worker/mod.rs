@@ -2,10 +2,13 @@
 
 mod chat_state;
 mod conversation;
+mod pauses;
 mod requests;
 mod scheduled;
 
-use std::time::Duration;
+pub use pauses::TELEGRAM_429_SCOPE;
+
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -57,11 +60,14 @@ impl Worker {
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
         let store = Store::connect_lazy(&settings.database)?;
+        let log = store::start_writer(settings).await?;
         Ok(Self {
             broker,
-            outbound: Outbound::connect(settings).await?,
+            outbound: Outbound::connect(settings)
+                .await?
+                .with_pause_sink(Arc::new(pauses::RecordedPauses::new(log.clone()))),
             conv: conversation::ConversationDeps::build(settings, &store).await?,
-            log: store::start_writer(settings).await?,
+            log,
             retention: settings.store.retention_days.clone(),
             store,
             name: format!("{}-{}", hostname(), std::process::id()),

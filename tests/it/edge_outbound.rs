@@ -187,6 +187,28 @@ async fn a_429_storm_delays_replies_and_delivers_them_all() {
         .await
         .unwrap();
     assert_eq!(rows, 3);
+    // Each 429 is in the record: two per chat, with Telegram's retry_after. The sink hands rows
+    // to the writer on a task; flush again once they are there.
+    let mut pauses: Vec<(Option<i64>, Option<i64>)> = Vec::new();
+    for _ in 0..50 {
+        app.worker.log().flush().await;
+        pauses = sqlx::query_as(
+            "SELECT chat_id, retry_after_ms FROM rate_limit_violations WHERE scope = $1 ORDER BY chat_id",
+        )
+        .bind(ava::worker::TELEGRAM_429_SCOPE)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        if pauses.len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expected: Vec<(Option<i64>, Option<i64>)> = chats
+        .iter()
+        .flat_map(|c| [(Some(*c), Some(1000)), (Some(*c), Some(1000))])
+        .collect();
+    assert_eq!(pauses, expected);
     app.cleanup().await;
 }
 
