@@ -2,6 +2,8 @@
 
 mod chat_state;
 mod conversation;
+mod dead_letter_mirror;
+mod job_record;
 mod requests;
 mod scheduled;
 
@@ -98,6 +100,7 @@ impl Worker {
                 Box::pin(async move { worker.handle(&job).await })
             },
         )
+        .on_attempt(job_record::attempt_hook(self.log.clone(), self.name.clone()))
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
