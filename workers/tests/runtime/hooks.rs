@@ -13,12 +13,14 @@ use crate::support::{T0, test_config};
 
 /// What the hook saw of one attempt.
 type Seen = (String, u32, bool, Settle, u64, u64);
+/// What the hooks saw, in call order.
+type SeenLog = Arc<Mutex<Vec<Seen>>>;
 
 fn recorder() -> (
-    Arc<Mutex<Vec<Seen>>>,
+    SeenLog,
     impl Fn(&Executed) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static,
 ) {
-    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let seen: SeenLog = Arc::default();
     let sink = seen.clone();
     let hook = move |e: &Executed| {
         let row = (
