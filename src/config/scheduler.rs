@@ -20,6 +20,8 @@ pub struct SchedulerSettings {
     pub timeout_sweep_secs: u64,
     /// Retention clean-up period.
     pub retention_secs: u64,
+    /// How often the Redis dead-letter queue is mirrored into `dead_letters`.
+    pub dead_letter_mirror_secs: u64,
     /// Symbols the data collector always records (alerted symbols are added).
     pub watchlist: Vec<String>,
 }
@@ -33,6 +35,7 @@ impl SchedulerSettings {
             ("scheduler.data_collector_secs", self.data_collector_secs),
             ("scheduler.timeout_sweep_secs", self.timeout_sweep_secs),
             ("scheduler.retention_secs", self.retention_secs),
+            ("scheduler.dead_letter_mirror_secs", self.dead_letter_mirror_secs),
         ];
         for (key, value) in periods {
             if value == 0 {

@@ -1,12 +1,18 @@
 //! `ava dlq list | show | replay | purge | stats`: the dead-letter API of the `workers` crate on
-//! the configured Redis queue. Replay and purge refuse to act on everything unless told `--all`.
+//! the configured Redis queue. Replay and purge refuse to act on everything unless told `--all`,
+//! and each leaves a `dead_letter_audit` row (who, when, the filter as given, the job ids); a dry
+//! run changes nothing and records nothing.
 
 use std::{fmt::Write, time::Duration};
 
 use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
 use workers::{DeadLetter, DeadLetterFilter, DeadLetters, Lane, RedisBroker, Selection};
 
-use crate::config::Settings;
+use crate::{
+    config::Settings,
+    store::{self, DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
+};
 
 /// `ava dlq …`
 #[derive(Debug, Subcommand)]
@@ -164,21 +170,31 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
             None => anyhow::bail!("no dead letter with id {id:?}"),
         },
         DlqCommand::Replay { selection, to_lane } => {
-            let replayed = dlq.replay(&selection.to_selection()?, to_lane).await?;
+            let chosen = selection.to_selection()?;
+            let audit = Audit::start(settings).await?;
+            let replayed = dlq.replay(&chosen, to_lane).await?;
             writeln!(out, "replayed {} dead letter(s)", replayed.len())?;
             for r in &replayed {
                 writeln!(out, "{} -> {} ({})", r.old_id, r.new_id, r.lane)?;
             }
+            let ids = replayed.into_iter().map(|r| r.old_id).collect();
+            let filter = selection.as_given(to_lane);
+            out.push_str(&audit.record(DeadLetterAction::Replay, filter, ids).await?);
         }
         DlqCommand::Purge { selection, dry_run } => {
-            let count = dlq.purge(&selection.to_selection()?, dry_run).await?;
+            let chosen = selection.to_selection()?;
             if dry_run {
+                let count = dlq.purge(&chosen, true).await?;
                 writeln!(
                     out,
                     "would delete {count} dead letter(s) (dry run, nothing deleted)"
                 )?;
             } else {
-                writeln!(out, "deleted {count} dead letter(s)")?;
+                let audit = Audit::start(settings).await?;
+                let purged = dlq.purge_listed(&chosen, false).await?;
+                writeln!(out, "deleted {} dead letter(s)", purged.removed)?;
+                let filter = selection.as_given(None);
+                out.push_str(&audit.record(DeadLetterAction::Purge, filter, purged.ids).await?);
             }
         }
         DlqCommand::Stats => {
@@ -196,6 +212,99 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
         }
     }
     Ok(out)
+}
+
+impl SelectionArgs {
+    /// The selection as the operator gave it, for the audit trail (ages in seconds).
+    fn as_given(&self, to_lane: Option<Lane>) -> Value {
+        let f = &self.filter;
+        let mut given = Map::new();
+        let mut put = |key: &str, value: Value| {
+            given.insert(key.to_owned(), value);
+        };
+        if !self.ids.is_empty() {
+            put("ids", json!(self.ids));
+        }
+        if self.all {
+            put("all", json!(true));
+        }
+        if let Some(lane) = f.lane {
+            put("lane", json!(lane.as_str()));
+        }
+        if let Some(class) = &f.class {
+            put("class", json!(class));
+        }
+        if let Some(text) = &f.text {
+            put("text", json!(text));
+        }
+        if let Some(age) = f.older_than {
+            put("older_than_secs", json!(age.as_secs()));
+        }
+        if let Some(age) = f.newer_than {
+            put("newer_than_secs", json!(age.as_secs()));
+        }
+        if let Some(lane) = to_lane {
+            put("to_lane", json!(lane.as_str()));
+        }
+        Value::Object(given)
+    }
+}
+
+/// The audit trail of one replay or purge. Started before acting, so a store that cannot even
+/// be set up stops the command before it changes anything.
+struct Audit {
+    log: LogWriter,
+}
+
+impl Audit {
+    async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            log: store::start_writer(settings).await?,
+        })
+    }
+
+    /// Records the action and flushes the writer (this process is about to exit); returns a note
+    /// for the operator.
+    async fn record(
+        self,
+        action: DeadLetterAction,
+        filter: Value,
+        job_ids: Vec<String>,
+    ) -> anyhow::Result<String> {
+        let actor = cli_actor();
+        self.log
+            .record(DeadLetterAudit {
+                log_key: new_log_key(),
+                action,
+                actor: actor.clone(),
+                filter,
+                job_ids,
+                at: chrono::Utc::now(),
+            })
+            .await;
+        let flushed = self.log.flush().await;
+        anyhow::ensure!(
+            flushed.held == 0,
+            "the {} was done, but its audit row reached neither Postgres nor the Redis spool",
+            action.as_str()
+        );
+        Ok(if flushed.postgres_up {
+            format!("audit: {} by {actor} recorded\n", action.as_str())
+        } else {
+            format!(
+                "audit: {} by {actor} spooled in Redis (Postgres unreachable); a worker writes it when Postgres is back\n",
+                action.as_str()
+            )
+        })
+    }
+}
+
+/// Who runs the command, as the audit trail names them.
+fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("cli:{user}")
 }
 
 fn describe(out: &mut String, l: &DeadLetter) -> std::fmt::Result {

@@ -10,17 +10,20 @@ pub const DATA_COLLECTOR: &str = "data_collector";
 pub const TIMEOUT_SWEEP: &str = "conversation_timeout_sweep";
 /// Retention clean-up of the log tables.
 pub const RETENTION: &str = "retention";
+/// Mirrors the Redis dead-letter queue into `dead_letters` (catches lease-expiry deaths).
+pub const DEAD_LETTER_MIRROR: &str = "dead_letter_mirror";
 /// One chat's conversation deadline passed (ordered with the chat's updates).
 pub const CONVERSATION_TIMEOUT: &str = "conversation_timeout";
 /// Tell one chat that its alert fired (ordered with the chat's updates).
 pub const ALERT_NOTIFY: &str = "alert_notify";
 
 /// Every job kind this module defines; the worker handles each.
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 7] = [
     ALERT_MONITOR,
     DATA_COLLECTOR,
     TIMEOUT_SWEEP,
     RETENTION,
+    DEAD_LETTER_MIRROR,
     CONVERSATION_TIMEOUT,
     ALERT_NOTIFY,
 ];

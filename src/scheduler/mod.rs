@@ -73,6 +73,10 @@ impl Scheduler {
                 kind: jobs::RETENTION,
                 period_ms: s.retention_secs * 1000,
             },
+            Periodic {
+                kind: jobs::DEAD_LETTER_MIRROR,
+                period_ms: s.dead_letter_mirror_secs * 1000,
+            },
         ];
         Ok(Self {
             broker,

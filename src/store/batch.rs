@@ -307,15 +307,32 @@ async fn upsert_dead_letters(conn: &mut PgConnection, rows: &[&DeadLetter]) -> R
         return Ok(());
     }
     let rows = last_per_key(rows, |r| r.job_id.clone(), |a, b| a.failed_at >= b.failed_at);
-    // A replayed job that dies again is a new failure: it becomes `dead` again.
+    // Status comes from the newest audit naming the job at or after this failure: a dead letter
+    // mirrored just before its replay may land after the replay's audit, and must not read `dead`.
+    // A job that dies again after being resolved is a new failure: no audit follows it, so `dead`.
     sqlx::query(
-        "INSERT INTO dead_letters (job_id, kind, lane, job_key, payload, error, attempts, enqueued_at, failed_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
-             $7::int4[], $8::timestamptz[], $9::timestamptz[])
+        "INSERT INTO dead_letters AS d (job_id, kind, lane, job_key, payload, error, error_class, attempts,
+             enqueued_at, first_attempt_at, last_attempt_at, failed_at, status, resolved_at, resolved_by)
+         SELECT n.*, COALESCE(a.status, 'dead'), a.at, a.actor
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+             $8::int4[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
+             AS n(job_id, kind, lane, job_key, payload, error, error_class, attempts, enqueued_at,
+                  first_attempt_at, last_attempt_at, failed_at)
+         LEFT JOIN LATERAL (
+             SELECT CASE x.action WHEN 'replay' THEN 'replayed' ELSE 'purged' END AS status, x.at, x.actor
+             FROM dead_letter_audit x
+             WHERE x.job_ids @> ARRAY[n.job_id] AND x.at >= n.failed_at
+             ORDER BY x.at DESC
+             LIMIT 1
+         ) a ON true
          ON CONFLICT (job_id) DO UPDATE SET
-             error = EXCLUDED.error, attempts = EXCLUDED.attempts, failed_at = EXCLUDED.failed_at,
-             payload = EXCLUDED.payload, status = 'dead', resolved_at = NULL, resolved_by = NULL
-         WHERE EXCLUDED.failed_at > dead_letters.failed_at",
+             error = EXCLUDED.error, error_class = COALESCE(EXCLUDED.error_class, d.error_class),
+             attempts = EXCLUDED.attempts, payload = EXCLUDED.payload,
+             first_attempt_at = COALESCE(EXCLUDED.first_attempt_at, d.first_attempt_at),
+             last_attempt_at = COALESCE(EXCLUDED.last_attempt_at, d.last_attempt_at),
+             failed_at = EXCLUDED.failed_at, status = EXCLUDED.status,
+             resolved_at = EXCLUDED.resolved_at, resolved_by = EXCLUDED.resolved_by
+         WHERE EXCLUDED.failed_at > d.failed_at",
     )
     .bind(rows.iter().map(|r| r.job_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
@@ -323,8 +340,11 @@ async fn upsert_dead_letters(conn: &mut PgConnection, rows: &[&DeadLetter]) -> R
     .bind(rows.iter().map(|r| r.job_key.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| &r.payload).collect::<Vec<&Value>>())
     .bind(rows.iter().map(|r| r.error.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.error_class.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.enqueued_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.first_attempt_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.last_attempt_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.failed_at).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;

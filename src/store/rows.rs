@@ -169,7 +169,8 @@ pub struct JobAttempt {
     pub retry_in_ms: Option<i64>,
 }
 
-/// A job moved to the dead-letter queue (`dead_letters`, by job id; the newest failure wins).
+/// A job moved to the dead-letter queue (`dead_letters`, by job id; the newest failure wins, and
+/// takes its status from any replay or purge audited at or after it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// Job id.
@@ -184,10 +185,20 @@ pub struct DeadLetter {
     pub payload: Value,
     /// Last error.
     pub error: String,
+    /// Why it died: `permanent`, `retries_exhausted`, `panic` or `lease_expired`.
+    /// Optional (with the times below) so rows spooled by an older build still decode.
+    #[serde(default)]
+    pub error_class: Option<String>,
     /// Attempts made.
     pub attempts: i32,
     /// When the job was first queued.
     pub enqueued_at: Option<DateTime<Utc>>,
+    /// Start of the first attempt.
+    #[serde(default)]
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// Start of the last attempt.
+    #[serde(default)]
+    pub last_attempt_at: Option<DateTime<Utc>>,
     /// When it was dead-lettered.
     pub failed_at: DateTime<Utc>,
 }

@@ -2,6 +2,8 @@
 
 mod chat_state;
 mod conversation;
+mod dead_letter_mirror;
+mod job_record;
 mod pauses;
 mod requests;
 mod scheduled;
@@ -107,6 +109,7 @@ impl Worker {
                 Box::pin(async move { worker.handle(&job).await })
             },
         )
+        .on_attempt(job_record::attempt_hook(self.log.clone(), self.name.clone()))
     }
 
     async fn handle(&self, job: &Job) -> Outcome {

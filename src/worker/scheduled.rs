@@ -47,6 +47,7 @@ impl Worker {
             jobs::ALERT_NOTIFY => self.notify_alert(job).await,
             jobs::DATA_COLLECTOR => self.collect_prices(job).await,
             jobs::RETENTION => self.run_retention(job).await,
+            jobs::DEAD_LETTER_MIRROR => self.mirror_dead_letters(job).await,
             _ => return None,
         };
         Some(outcome.unwrap_or_else(|o| o))

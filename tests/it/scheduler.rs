@@ -62,6 +62,7 @@ async fn two_schedulers_fire_each_tick_exactly_once() {
         ("conversation_timeout_sweep", 7), // one 10 s slot per tick
         ("data_collector", 2),             // 5-minute slots 0 and 5
         ("retention", 1),                  // one hour
+        ("dead_letter_mirror", 7),         // minutes 0..=6
     ]
     .into_iter()
     .map(|(k, n)| (k.to_owned(), n))

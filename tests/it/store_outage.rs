@@ -83,8 +83,8 @@ async fn a_postgres_outage_delays_log_rows_but_loses_none_and_never_stops_replie
         during.held, 0,
         "every row is in the spool, none only in memory: {during:?}"
     );
-    // Per update: one message_log row, one outbound_log row, one users sighting.
-    assert_eq!(during.spooled, 3 * UPDATES as u64, "{during:?}");
+    // Per update: one message_log row, one outbound_log row, one users sighting, one job attempt.
+    assert_eq!(during.spooled, 4 * UPDATES as u64, "{during:?}");
     assert_eq!(
         count(&app, "SELECT count(*) FROM message_log").await,
         0,
@@ -119,6 +119,15 @@ async fn a_postgres_outage_delays_log_rows_but_loses_none_and_never_stops_replie
         "each update's in and out rows match"
     );
     assert_eq!(count(&app, "SELECT count(*) FROM users").await, 50);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM job_attempts WHERE outcome = 'done' AND attempt = 1"
+        )
+        .await,
+        UPDATES,
+        "each job's attempt is recorded once"
+    );
     // In order: rows were spooled as recorded, so the replies' serial ids follow update order.
     let out_of_order = count(
         &app,

@@ -142,8 +142,11 @@ async fn retention_deletes_rows_past_their_period_only() {
             job_key: "c".into(),
             payload: json!(null),
             error: "e".into(),
+            error_class: Some("retries_exhausted".into()),
             attempts: 3,
             enqueued_at: None,
+            first_attempt_at: None,
+            last_attempt_at: None,
             failed_at: now - Duration::days(365),
         })
         .await;

@@ -169,8 +169,11 @@ async fn every_other_row_kind_is_written_and_a_replay_writes_nothing_twice() {
         job_key: "chat:42".into(),
         payload: json!({"update_id": 7}),
         error: "boom".into(),
+        error_class: Some("retries_exhausted".into()),
         attempts: 2,
         enqueued_at: Some(now - Days::seconds(5)),
+        first_attempt_at: Some(now - Days::seconds(4)),
+        last_attempt_at: Some(now - Days::seconds(1)),
         failed_at: now,
     });
     let replay = DeadLetterAudit {

@@ -109,6 +109,16 @@ pub struct DeadLetterStats {
     pub newest_dead_at_ms: Option<u64>,
 }
 
+/// What a purge selected and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// The selected dead letters' ids, newest first. One removed meanwhile by someone else is
+    /// still listed: it was selected, and it is gone.
+    pub ids: Vec<String>,
+    /// How many of them this purge removed (with `dry_run`: would remove).
+    pub removed: usize,
+}
+
 /// The dead-letter API over a broker.
 #[derive(Debug, Clone)]
 pub struct DeadLetters<B> {
@@ -195,15 +205,23 @@ impl<B: Broker> DeadLetters<B> {
 
     /// Deletes the selected dead letters, or with `dry_run` only counts them.
     pub async fn purge(&self, selection: &Selection, dry_run: bool) -> Result<usize, BrokerError> {
+        Ok(self.purge_listed(selection, dry_run).await?.removed)
+    }
+
+    /// Like [`purge`](Self::purge), and names the dead letters selected, for an audit trail.
+    pub async fn purge_listed(&self, selection: &Selection, dry_run: bool) -> Result<Purged, BrokerError> {
         let ids = self.select(selection).await?;
         if dry_run {
-            return Ok(ids.len());
+            return Ok(Purged {
+                removed: ids.len(),
+                ids,
+            });
         }
         let mut removed = 0;
         for chunk in ids.chunks(CHUNK) {
             removed += self.broker.remove_dead_letters(chunk).await?;
         }
-        Ok(removed)
+        Ok(Purged { ids, removed })
     }
 
     /// Counts by lane and class, and the oldest and newest time of death.

@@ -4,7 +4,8 @@
 //! - [`job`](Job): the vocabulary: [`NewJob`], [`Job`], [`Lane`], [`Outcome`].
 //! - [`Broker`]: the backend trait, with [`RedisBroker`] (production, Redis or Redis Cluster)
 //!   and [`MemoryBroker`] (dev mode, unit tests). Retry policy lives in [`settle_for`].
-//! - [`Runner`]: the consumer: batched leases and acks, heartbeats, caught panics.
+//! - [`Runner`]: the consumer: batched leases and acks, heartbeats, caught panics, and an
+//!   optional [`AttemptHook`] told of every attempt.
 //! - [`DeadLetters`]: list, show, replay, purge and stats over any broker.
 //! - [`QueueConfig`], [`Clock`], [`metrics`].
 //!
@@ -31,12 +32,12 @@ pub use broker::{Ack, Broker, ErrorClass, LaneStats, Leased, QueueStats, Replaye
 pub use clock::{Clock, system_now_ms};
 pub use config::{ConfigProblem, QueueConfig};
 pub use dead_letter::{
-    DeadLetter, DeadLetterFilter, DeadLetterPage, DeadLetterStats, DeadLetters, Selection,
+    DeadLetter, DeadLetterFilter, DeadLetterPage, DeadLetterStats, DeadLetters, Purged, Selection,
 };
 pub use job::{Enqueued, Job, Lane, NewJob, Outcome};
 pub use memory::MemoryBroker;
 pub use redis::{RedisBroker, RedisTarget};
-pub use runner::{Executed, Runner};
+pub use runner::{AttemptHook, Executed, Runner};
 
 /// Errors the broker reports to its callers.
 #[derive(Debug, thiserror::Error)]

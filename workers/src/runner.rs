@@ -2,6 +2,8 @@
 //! renews leases by heartbeat, catches panics, and acknowledges in batches.
 //!
 //! Tests step it with [`Runner::try_execute`] and [`Runner::run_pending`] instead of sleeping.
+//! An optional [`AttemptHook`] is told of every finished attempt, so an application can keep its
+//! own record of attempts without this crate knowing where that record lives.
 
 use std::{
     collections::HashMap,
@@ -11,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::FutureExt;
+use futures::{FutureExt, future::BoxFuture};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -25,16 +27,30 @@ const BACKLOG_LINGER: Duration = Duration::from_millis(2);
 /// Pause after a backend error before trying again.
 const ERROR_PAUSE: Duration = Duration::from_millis(500);
 
-/// One attempt run by a stepping call.
+/// One attempt: what ran, how it ended and what the queue does with it.
 #[derive(Debug, Clone)]
 pub struct Executed {
     /// The job as leased.
     pub job: Job,
     /// What the handler returned (a panic shows as `Retry("panic: …")`).
     pub outcome: Outcome,
-    /// What the queue did with it.
+    /// Whether the handler panicked.
+    pub panicked: bool,
+    /// What the queue is told to do with it. The ack may still be refused as stale if the lease
+    /// was lost meanwhile; then the job runs again elsewhere.
     pub settle: Settle,
+    /// When the handler started, ms since the epoch (the broker's clock).
+    pub started_at_ms: u64,
+    /// When the handler ended, ms since the epoch (the broker's clock).
+    pub finished_at_ms: u64,
 }
+
+/// Told of every attempt a runner finishes, before the attempt is acknowledged.
+///
+/// The returned future is awaited in the job's own task while its lease is still renewed, so a
+/// hook that waits holds the job's slot (back-pressure) rather than losing the attempt. Keep it
+/// quick: it runs once per job. Jobs released unfinished at shutdown are not attempts.
+pub type AttemptHook = Arc<dyn Fn(&Executed) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Runs jobs from a broker on a handler.
 pub struct Runner<B, H> {
@@ -43,6 +59,7 @@ pub struct Runner<B, H> {
     concurrency: usize,
     grace: Duration,
     stats_interval: Duration,
+    on_attempt: Option<AttemptHook>,
 }
 
 impl<B, H, Fut> Runner<B, H>
@@ -59,7 +76,18 @@ where
             concurrency: 16,
             grace: Duration::from_secs(10),
             stats_interval: Duration::from_secs(5),
+            on_attempt: None,
         }
+    }
+
+    /// Calls `hook` after every attempt, before it is acknowledged (see [`AttemptHook`]).
+    /// Without a hook a job costs nothing extra.
+    pub fn on_attempt(
+        mut self,
+        hook: impl Fn(&Executed) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_attempt = Some(Arc::new(hook));
+        self
     }
 
     /// Jobs run at once.
@@ -121,7 +149,7 @@ where
     }
 
     async fn run_one(&self, job: Job) -> Executed {
-        run_job(&self.broker, &*self.handler, job).await
+        run_job(&self.broker, &*self.handler, self.on_attempt.as_ref(), job).await
     }
 
     /// Runs until `shutdown` resolves: leases in batches, runs up to `concurrency` jobs at once,
@@ -217,15 +245,17 @@ where
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(job.key.clone(), job.attempts);
-                let (broker, handler, acks, in_flight) = (
+                let (broker, handler, hook, acks, in_flight) = (
                     self.broker.clone(),
                     self.handler.clone(),
+                    self.on_attempt.clone(),
                     acks.clone(),
                     in_flight.clone(),
                 );
                 jobs.spawn(async move {
                     let key = job.key.clone();
-                    let executed = run_job(&broker, &*handler, job).await;
+                    // The key leaves `in_flight` (no more heartbeats) only after the hook is done.
+                    let executed = run_job(&broker, &*handler, hook.as_ref(), job).await;
                     in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
                     let _ = acks.send(ack_of(&executed));
                     drop(permit);
@@ -266,18 +296,19 @@ where
     }
 }
 
-/// Runs one attempt with panics caught, and decides what the queue does with it.
-async fn run_job<B, H, Fut>(broker: &B, handler: &H, job: Job) -> Executed
+/// Runs one attempt with panics caught, decides what the queue does with it, and tells the hook.
+async fn run_job<B, H, Fut>(broker: &B, handler: &H, hook: Option<&AttemptHook>, job: Job) -> Executed
 where
     B: Broker,
     H: Fn(Job) -> Fut,
     Fut: Future<Output = Outcome>,
 {
     let clock = broker.clock();
+    let started_at_ms = clock.now_ms();
     metrics::record_start(
         job.lane,
         job.attempts,
-        clock.now_ms().saturating_sub(job.enqueued_at_ms),
+        started_at_ms.saturating_sub(job.enqueued_at_ms),
     );
     let started = Instant::now();
     let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| handler(job.clone())));
@@ -297,16 +328,40 @@ where
             (Outcome::Retry(format!("panic: {text}")), true)
         }
     };
+    let finished_at_ms = clock.now_ms();
     let settle = settle_for(
         &job,
         &outcome,
         panicked,
         broker.config(),
-        clock.now_ms(),
+        finished_at_ms,
         &mut rand::rng(),
     );
     metrics::record_end(job.lane, started.elapsed().as_secs_f64(), &settle);
-    Executed { job, outcome, settle }
+    let executed = Executed {
+        job,
+        outcome,
+        panicked,
+        settle,
+        started_at_ms,
+        finished_at_ms,
+    };
+    if let Some(hook) = hook {
+        tell(hook, &executed).await;
+    }
+    executed
+}
+
+/// Calls the hook with its panics caught: a panicking hook must not leave the job unacknowledged
+/// (its task would end without an ack, and its lease would be renewed forever).
+async fn tell(hook: &AttemptHook, executed: &Executed) {
+    let told = match std::panic::catch_unwind(AssertUnwindSafe(|| hook(executed))) {
+        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+        Err(panic) => Err(panic),
+    };
+    if told.is_err() {
+        tracing::error!(job_id = %executed.job.id, "attempt hook panicked; the attempt is acknowledged anyway");
+    }
 }
 
 fn ack_of(executed: &Executed) -> Ack {

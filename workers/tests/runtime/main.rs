@@ -6,6 +6,7 @@
 
 mod cluster;
 mod conformance;
+mod hooks;
 mod metrics;
 mod processes;
 mod property;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use workers::{Ack, Broker, DeadLetterFilter, DeadLetters, Lane, Selection, Settle};
+use workers::{Ack, Broker, DeadLetterFilter, DeadLetters, Lane, Purged, Selection, Settle};
 
 use super::{job, manual, scripted};
 use crate::support::{Factory, test_config};
@@ -108,10 +108,14 @@ pub(crate) async fn the_dead_letter_api_lists_replays_and_purges<F: Factory>(f: 
     assert_eq!(dlq.stats().await.unwrap().total, 3, "dry run deletes nothing");
     assert_eq!(dlq.purge(&Selection::Matching(old), false).await.unwrap(), 1);
     assert_eq!(
-        dlq.purge(&Selection::Ids(vec!["d3".into(), "nope".into()]), false)
+        dlq.purge_listed(&Selection::Ids(vec!["d3".into(), "nope".into()]), false)
             .await
             .unwrap(),
-        1
+        Purged {
+            ids: vec!["d3".into()],
+            removed: 1
+        },
+        "a purge names what it removed, unknown ids left out"
     );
     assert_eq!(dlq.replay(&Selection::All, None).await.unwrap().len(), 1);
     assert_eq!(dlq.purge(&Selection::All, false).await.unwrap(), 0);
