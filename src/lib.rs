@@ -3,7 +3,8 @@
 //! The data path reads in order:
 //! - [`ingress`]: the webhook and the getUpdates poller; checks, limits, dedupes and queues each
 //!   update in a lane.
-//! - `workers` (crate): lanes, per-chat order, leases, retries, dead letters.
+//! - `workers` (crate): lanes, per-chat order, leases, retries, dead letters; [`queue`]
+//!   connects it with AVA's settings.
 //! - [`worker`]: the worker role; leases jobs and carries out what the conversation decides.
 //! - [`conversation`]: what AVA answers; a pure state machine, no I/O.
 //! - [`integrations`]: market data and broker behind breakers, with a Redis cache.
@@ -24,6 +25,7 @@ pub mod emulator;
 pub mod ingress;
 pub mod integrations;
 pub mod ops;
+pub mod queue;
 pub mod roles;
 pub mod scheduler;
 pub mod shutdown;

@@ -131,13 +131,7 @@ pub struct Acceptor {
 impl Acceptor {
     /// Connects to Redis (the broker and the inbound limiter) with the settings' rules.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let broker = RedisBroker::connect(
-            settings.redis.url.expose(),
-            &settings.redis.prefix,
-            settings.queue.to_config(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let broker = crate::queue::connect(settings).await?;
         let inbound = if settings.inbound_limit.enabled {
             let redis = connect_redis(settings.redis.url.expose()).await.map_err(|e| {
                 anyhow::anyhow!("cannot connect to Redis at redis.url for inbound limits: {e}")

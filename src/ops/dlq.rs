@@ -7,7 +7,7 @@ use std::{fmt::Write, time::Duration};
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
-use workers::{DeadLetter, DeadLetterFilter, DeadLetters, Lane, RedisBroker, Selection};
+use workers::{DeadLetter, DeadLetterFilter, DeadLetters, Lane, Selection};
 
 use crate::{
     config::Settings,
@@ -126,13 +126,7 @@ impl SelectionArgs {
 
 /// Runs one `ava dlq` command and returns what to print.
 pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<String> {
-    let broker = RedisBroker::connect(
-        settings.redis.url.expose(),
-        &settings.redis.prefix,
-        settings.queue.to_config(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+    let broker = crate::queue::connect(settings).await?;
     let dlq = DeadLetters::new(broker);
     let mut out = String::new();
     match command {

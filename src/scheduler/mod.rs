@@ -48,9 +48,7 @@ impl Scheduler {
     /// Connects to Redis. `instance` names this instance in the leader lock.
     pub async fn build(settings: &Settings, instance: String) -> anyhow::Result<Self> {
         let url = settings.redis.url.expose();
-        let broker = RedisBroker::connect(url, &settings.redis.prefix, settings.queue.to_config())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let broker = crate::queue::connect(settings).await?;
         let conn = redis::Client::open(url)?
             .get_multiplexed_async_connection()
             .await

@@ -54,13 +54,7 @@ pub struct Worker {
 impl Worker {
     /// Connects to Redis, and prepares the Bot API client and the Postgres pool.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let broker = RedisBroker::connect(
-            settings.redis.url.expose(),
-            &settings.redis.prefix,
-            settings.queue.to_config(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+        let broker = crate::queue::connect(settings).await?;
         let store = Store::connect_lazy(&settings.database)?;
         let log = store::start_writer(settings).await?;
         Ok(Self {

@@ -210,13 +210,7 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let broker = workers::RedisBroker::connect(
-        &crate::harness::redis_url(),
-        &app.settings.redis.prefix,
-        app.settings.queue.to_config(),
-    )
-    .await
-    .unwrap();
+    let broker = app.broker().await;
     workers::Broker::enqueue(
         &broker,
         workers::NewJob::new(

@@ -2,7 +2,7 @@
 
 use ava::worker::Worker;
 use workers::Broker as _;
-use workers::{NewJob, RedisBroker};
+use workers::NewJob;
 
 use crate::{
     chat::{
@@ -113,13 +113,7 @@ async fn a_double_tapped_confirm_and_a_retried_job_place_one_order() {
 
     // The runtime retrying the same update (same payload, same update_id) places nothing more
     // and sends nothing twice.
-    let broker = RedisBroker::connect(
-        &crate::harness::redis_url(),
-        &app.settings.redis.prefix,
-        app.settings.queue.to_config(),
-    )
-    .await
-    .unwrap();
+    let broker = app.broker().await;
     broker
         .enqueue(NewJob::new(
             ava::worker::TELEGRAM_UPDATE,

@@ -7,7 +7,7 @@ use ava::{
     ops::dlq::{self, DlqCommand, FilterArgs, SelectionArgs},
     worker::Step,
 };
-use workers::{Broker, Enqueued, Lane, NewJob, Outcome, RedisBroker};
+use workers::{Broker, Enqueued, Lane, NewJob, Outcome};
 
 use crate::harness::TestApp;
 
@@ -15,9 +15,7 @@ use crate::harness::TestApp;
 async fn a_permanent_failure_is_listed_replayed_and_purged() {
     let app = TestApp::spawn().await;
     let s = &app.settings;
-    let broker = RedisBroker::connect(s.redis.url.expose(), &s.redis.prefix, s.queue.to_config())
-        .await
-        .expect("queue");
+    let broker = app.broker().await;
     let queued = broker
         .enqueue(NewJob::new("no_such_kind", Lane::Low, "chat-1", b"{}".to_vec()).with_id("job-1"))
         .await

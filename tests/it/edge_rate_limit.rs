@@ -111,13 +111,7 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     assert_eq!(recorded, 4, "one row per dropped update");
 
     // The worker delivers the notice politely, through the Bot API.
-    let broker = workers::RedisBroker::connect(
-        app.settings.redis.url.expose(),
-        &app.settings.redis.prefix,
-        app.settings.queue.to_config(),
-    )
-    .await
-    .unwrap();
+    let broker = app.broker().await;
     broker
         .enqueue(
             workers::NewJob::new(

@@ -11,17 +11,11 @@ use ava::config::Settings;
 use serde_json::Value;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use workers::{Job, Outcome, RedisBroker, Runner};
+use workers::{Job, Outcome, Runner};
 
 /// Leases (and finishes) every job queued under the settings' prefix, in lease order.
 pub(crate) async fn drain_jobs(settings: &Settings) -> Vec<Job> {
-    let broker = RedisBroker::connect(
-        settings.redis.url.expose(),
-        &settings.redis.prefix,
-        settings.queue.to_config(),
-    )
-    .await
-    .expect("broker connects");
+    let broker = ava::queue::connect(settings).await.expect("broker connects");
     let executed = Runner::new(broker, |_job: Job| async { Outcome::Done })
         .run_pending()
         .await

@@ -144,6 +144,13 @@ impl TestApp {
         req.send().await.expect("webhook reachable").status()
     }
 
+    /// The queue's broker, as every role connects it.
+    pub(crate) async fn broker(&self) -> workers::RedisBroker {
+        ava::queue::connect(&self.settings)
+            .await
+            .expect("the queue's Redis is reachable")
+    }
+
     /// Every Redis key under this test's prefix.
     pub(crate) async fn redis_keys(&self) -> Vec<String> {
         let mut conn = self.redis.clone();

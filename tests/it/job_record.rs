@@ -22,13 +22,6 @@ use workers::{Broker, Clock, Lane, NewJob, Outcome, RedisBroker, system_now_ms};
 
 use crate::harness::TestApp;
 
-async fn broker(app: &TestApp) -> RedisBroker {
-    let s = &app.settings;
-    RedisBroker::connect(s.redis.url.expose(), &s.redis.prefix, s.queue.to_config())
-        .await
-        .expect("queue")
-}
-
 /// Steps the worker until a job runs (a retry is due a few ms after the previous attempt).
 async fn run_next(app: &TestApp) -> Outcome {
     for _ in 0..50 {
@@ -122,7 +115,7 @@ async fn a_retried_job_leaves_one_attempt_row_per_attempt() {
         .mount(&app.telegram)
         .await;
     let notice = json!({"update_id": 1, "chat_id": 424242001, "text": "slow down"});
-    broker(&app)
+    app.broker()
         .await
         .enqueue(
             NewJob::new(
@@ -185,7 +178,7 @@ async fn a_retried_job_leaves_one_attempt_row_per_attempt() {
 #[tokio::test]
 async fn a_permanent_failure_is_an_attempt_and_a_dead_letter_at_once() {
     let app = TestApp::spawn().await;
-    let broker = broker(&app).await;
+    let broker = app.broker().await;
     broker
         .enqueue(
             NewJob::new("no_such_kind", Lane::Normal, "chat-9", br#"{"x": 1}"#.to_vec()).with_id("job-p"),
@@ -256,7 +249,7 @@ async fn a_job_whose_lease_keeps_expiring_is_mirrored_with_its_last_attempt() {
     let config = app.settings.queue.to_config();
     // A consumer that leases and dies, on a clock an hour in the past that moves by hand.
     let clock = Clock::manual(system_now_ms() - 3_600_000);
-    let dying = broker(&app).await.with_clock(clock.clone());
+    let dying = app.broker().await.with_clock(clock.clone());
     dying
         .enqueue(NewJob::new("telegram_update", Lane::Normal, "chat-k", b"{}".to_vec()).with_id("job-k"))
         .await
@@ -274,7 +267,7 @@ async fn a_job_whose_lease_keeps_expiring_is_mirrored_with_its_last_attempt() {
         "no attempt ended, so nothing recorded it yet"
     );
 
-    let broker = broker(&app).await;
+    let broker = app.broker().await;
     mirror(&app, &broker).await;
     let (kind, lane, key, class, attempts_made, status, _, first, last) =
         dead_letter(&app, "job-k").await.expect("mirrored");
@@ -319,7 +312,7 @@ async fn audits(app: &TestApp) -> Vec<AuditRow> {
 async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
     let app = TestApp::spawn().await;
     let s = &app.settings;
-    let broker = broker(&app).await;
+    let broker = app.broker().await;
     for id in ["job-a", "job-b"] {
         broker
             .enqueue(NewJob::new("no_such_kind", Lane::Low, id, b"{}".to_vec()).with_id(id))

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use ava::scheduler::{Scheduler, TickReport};
-use workers::RedisBroker;
 
-use crate::harness::{TestApp, redis_url};
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn two_schedulers_fire_each_tick_exactly_once() {
@@ -41,13 +40,7 @@ async fn two_schedulers_fire_each_tick_exactly_once() {
     assert_eq!(a_after, TickReport::Follower);
     b.tick(t0 + 6 * minute).await.unwrap();
 
-    let broker = RedisBroker::connect(
-        &redis_url(),
-        &app.settings.redis.prefix,
-        app.settings.queue.to_config(),
-    )
-    .await
-    .unwrap();
+    let broker = app.broker().await;
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let executed = workers::Runner::new(broker, |_job: workers::Job| async { workers::Outcome::Done })
         .run_pending()

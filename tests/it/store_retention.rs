@@ -44,13 +44,7 @@ async fn the_scheduled_retention_job_applies_the_periods() {
     app.worker.log().flush().await;
 
     // What the scheduler enqueues once an hour; the worker runs it like any job.
-    let broker = workers::RedisBroker::connect(
-        &crate::harness::redis_url(),
-        &app.settings.redis.prefix,
-        app.settings.queue.to_config(),
-    )
-    .await
-    .unwrap();
+    let broker = app.broker().await;
     let tick = ava::scheduler::jobs::Tick {
         at_ms: now.timestamp_millis() as u64,
     };
