@@ -129,6 +129,37 @@ impl Outbound {
         method: &str,
         body: &Value,
     ) -> Result<T, TelegramError> {
+        // A sendMessage over Telegram's length goes out as several messages, cut at line ends,
+        // whoever builds the body; the keyboard goes with the last piece, where the user reads it.
+        if method == "sendMessage"
+            && let Some(text) = body.get("text").and_then(Value::as_str)
+        {
+            let mut pieces = split_text(text, MAX_MESSAGE_LEN);
+            if pieces.len() > 1 {
+                let last = pieces.pop().unwrap_or_default();
+                for piece in pieces {
+                    let mut part = body.clone();
+                    part["text"] = Value::String(piece);
+                    if let Some(fields) = part.as_object_mut() {
+                        fields.remove("reply_markup");
+                    }
+                    self.call_one::<Value>(chat_id, method, &part).await?;
+                }
+                let mut part = body.clone();
+                part["text"] = Value::String(last);
+                return self.call_one(chat_id, method, &part).await;
+            }
+        }
+        self.call_one(chat_id, method, body).await
+    }
+
+    /// One call under the limits (see [`Outbound::call`]).
+    async fn call_one<T: DeserializeOwned>(
+        &self,
+        chat_id: Option<i64>,
+        method: &str,
+        body: &Value,
+    ) -> Result<T, TelegramError> {
         let unavailable = |e: redis::RedisError| TelegramError::Transient(format!("outbound limiter: {e}"));
         if let Some(chat) = chat_id
             && self.limiter.is_blocked(chat).await.map_err(unavailable)?

@@ -303,6 +303,34 @@ async fn long_text_is_split_at_lines_and_the_keyboard_goes_last() {
 }
 
 #[tokio::test]
+async fn a_long_send_message_through_the_generic_call_is_split_too() {
+    // Conversation replies are built as JSON bodies and sent with `call`, not `send`.
+    let app = TestApp::spawn_with(|fig| fig.merge(Serialized::default("outbound_limit.chat_burst", 5))).await;
+    let fake = RecordingBotApi::new(|_, body, _| message_ok(body["chat_id"].as_i64().unwrap_or(0)));
+    fake.mount_on(&app.telegram).await;
+    let outbound = sender(&app.settings).await;
+    let text: String = (0..300)
+        .map(|i| format!("row {i:03}: {}\n", "x".repeat(25)))
+        .collect();
+    let keyboard = json!({ "inline_keyboard": [[{ "text": "OK", "callback_data": "ok" }]] });
+    let body = json!({ "chat_id": 9, "text": text, "reply_markup": keyboard });
+    let last: Value = outbound.call(Some(9), "sendMessage", &body).await.unwrap();
+    assert!(
+        last.get("message_id").is_some(),
+        "the last piece's message comes back"
+    );
+    let seen = fake.seen();
+    assert!(seen.len() >= 3, "{} pieces", seen.len());
+    let texts: Vec<&str> = seen.iter().map(|s| s.body["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.concat(), text);
+    for (i, s) in seen.iter().enumerate() {
+        assert!(s.body["text"].as_str().unwrap().encode_utf16().count() <= 4096);
+        assert_eq!(s.body.get("reply_markup").is_some(), i == seen.len() - 1);
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn typed_methods_send_the_documented_bodies() {
     let app = TestApp::spawn().await;
     let fake = RecordingBotApi::new(|method, _, _| match method {
