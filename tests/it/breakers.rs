@@ -211,17 +211,24 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let broker = app.broker().await;
-    workers::Broker::enqueue(
-        &broker,
-        workers::NewJob::new(
-            ava::worker::TELEGRAM_UPDATE,
-            workers::Lane::High,
-            "stalled-lease-overlap",
-            message(510_003, "/cancel"),
-        ),
-    )
-    .await
-    .unwrap();
+    // The chat's update, queued under another ordering key, as after a lost lease.
+    let sideways = |update_id: i64, text: &'static str| {
+        let broker = broker.clone();
+        async move {
+            workers::Broker::enqueue(
+                &broker,
+                workers::NewJob::new(
+                    ava::worker::TELEGRAM_UPDATE,
+                    workers::Lane::High,
+                    "stalled-lease-overlap",
+                    message(update_id, text),
+                ),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    sideways(510_003, "/cancel").await;
     crate::chat::drain(&fast).await;
     last_sent_contains(&app, "Cancelled a stock analysis (waiting for a ticker)").await;
 
@@ -234,17 +241,7 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
     last_sent_contains(&app, "Cancelled").await;
     // The loser's retry now waits in the chat's mailbox (per-chat order), so the probe takes
     // the same side road as the cancel.
-    workers::Broker::enqueue(
-        &broker,
-        workers::NewJob::new(
-            ava::worker::TELEGRAM_UPDATE,
-            workers::Lane::High,
-            "stalled-lease-overlap",
-            message(510_004, "/status"),
-        ),
-    )
-    .await
-    .unwrap();
+    sideways(510_004, "/status").await;
     crate::chat::drain(&fast).await;
     last_sent_contains(&app, "Nothing in progress.").await;
     app.cleanup().await;
