@@ -72,7 +72,7 @@ impl Breaker {
     }
 
     fn publish(&self, state: BreakerState) {
-        metrics::gauge!("ava_breaker_state", "service" => self.service).set(state.gauge());
+        metrics::gauge!(super::BREAKER_STATE, "service" => self.service).set(state.gauge());
     }
 
     /// Current state (an open breaker whose pause is over reads as half-open).

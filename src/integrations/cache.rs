@@ -96,13 +96,11 @@ impl Cache {
             });
         if let Some(value) = cached.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "hit")
-                .increment(1);
+            metrics::counter!(super::CACHE_REQUESTS, "kind" => kind.as_str(), "result" => "hit").increment(1);
             return Ok(value);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("ava_cache_requests_total", "kind" => kind.as_str(), "result" => "miss")
-            .increment(1);
+        metrics::counter!(super::CACHE_REQUESTS, "kind" => kind.as_str(), "result" => "miss").increment(1);
         let value = fetch().await?;
         if let Ok(bytes) = serde_json::to_vec(&value) {
             let stored: Result<(), _> = redis::cmd("SET")

@@ -76,7 +76,7 @@ impl Guard {
         Fut: Future<Output = Result<T, IntegrationError>>,
     {
         if let Err(wait) = self.breaker.admit(Instant::now().into_std()) {
-            metrics::counter!("ava_external_calls_total", "service" => self.service, "result" => "rejected_open")
+            metrics::counter!(super::EXTERNAL_CALLS, "service" => self.service, "result" => "rejected_open")
                 .increment(1);
             return Err(IntegrationError::BreakerOpen {
                 service: self.service,
@@ -93,7 +93,7 @@ impl Guard {
         };
         let failed = matches!(&result, Err(e) if e.is_service_failure());
         self.breaker.record(!failed, Instant::now().into_std());
-        metrics::counter!("ava_external_calls_total", "service" => self.service, "result" => if failed { "error" } else { "ok" })
+        metrics::counter!(super::EXTERNAL_CALLS, "service" => self.service, "result" => if failed { "error" } else { "ok" })
             .increment(1);
         result
     }

@@ -242,18 +242,25 @@ impl Integrations {
     }
 }
 
+/// Circuit breaker state per service: 0 closed, 1 half-open, 2 open.
+pub const BREAKER_STATE: &str = "ava_breaker_state";
+/// Cache lookups by kind and result.
+pub const CACHE_REQUESTS: &str = "ava_cache_requests_total";
+/// External calls by service and result.
+pub const EXTERNAL_CALLS: &str = "ava_external_calls_total";
+
 /// Declares the metrics this module records, with their help text.
 pub fn describe_metrics() {
     metrics::describe_gauge!(
-        "ava_breaker_state",
+        BREAKER_STATE,
         "Circuit breaker state per external service: 0 closed, 1 half-open, 2 open"
     );
     metrics::describe_counter!(
-        "ava_cache_requests_total",
+        CACHE_REQUESTS,
         "Cache lookups of external data by kind and result (hit, miss)"
     );
     metrics::describe_counter!(
-        "ava_external_calls_total",
+        EXTERNAL_CALLS,
         "Calls to external services by service and result (ok, error, rejected_open)"
     );
 }

@@ -30,6 +30,44 @@ pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
 /// getUpdates failures. Label: `reason`.
 pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
 
+/// Every metric AVA exports, from every module's catalogue: what dashboards and alert rules may
+/// query (a test checks `dashboards/` and `config/prometheus/` against it).
+pub const CATALOGUE: &[&str] = &[
+    INGRESS_UPDATES,
+    INGRESS_REJECTED,
+    INGRESS_ACCEPT_SECONDS,
+    INBOUND_RATE_LIMITED,
+    TELEGRAM_REQUESTS,
+    TELEGRAM_REQUEST_SECONDS,
+    OUTBOUND_WAIT_SECONDS,
+    TELEGRAM_PAUSES,
+    BLOCKED_CHAT_SKIPS,
+    POLLING_ERRORS,
+    workers::metrics::QUEUE_DEPTH,
+    workers::metrics::QUEUE_OLDEST_AGE,
+    workers::metrics::QUEUE_IN_FLIGHT,
+    workers::metrics::QUEUE_DEAD,
+    workers::metrics::JOBS_DONE,
+    workers::metrics::JOBS_RETRIED,
+    workers::metrics::JOBS_FAILED,
+    workers::metrics::JOBS_DEAD,
+    workers::metrics::ACKS_STALE,
+    workers::metrics::JOB_DURATION,
+    workers::metrics::ENQUEUE_TO_START,
+    crate::store::metrics::ROWS_WRITTEN,
+    crate::store::metrics::ROWS_SPOOLED,
+    crate::store::metrics::ROWS_REJECTED,
+    crate::store::metrics::SPOOL_ROWS,
+    crate::store::metrics::SPOOL_FULL,
+    crate::store::metrics::ROWS_HELD,
+    crate::store::metrics::RECORD_WAITS,
+    crate::store::metrics::POSTGRES_UP,
+    crate::store::metrics::BATCH_SECONDS,
+    crate::integrations::BREAKER_STATE,
+    crate::integrations::CACHE_REQUESTS,
+    crate::integrations::EXTERNAL_CALLS,
+];
+
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
@@ -55,6 +93,7 @@ pub fn install() -> PrometheusHandle {
             // One registry for the whole process: the runtime's and the store's metrics too.
             workers::metrics::describe();
             crate::store::metrics::describe();
+            crate::integrations::describe_metrics();
             handle
         })
         .clone()
@@ -116,4 +155,70 @@ fn describe() {
         "Sends skipped because the chat blocked the bot."
     );
     describe_counter!(POLLING_ERRORS, "getUpdates failures, by reason.");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, path::Path};
+
+    use super::CATALOGUE;
+
+    /// `ava_…` names in a dashboard or rule file, with histogram suffixes folded back.
+    fn metric_names(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while let Some(at) = text[i..].find("ava_") {
+            let start = i + at;
+            let boundary =
+                start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+            let end = text[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(text.len(), |n| start + n);
+            if boundary {
+                let name = &text[start..end];
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                names.insert(base.to_owned());
+            }
+            i = end;
+        }
+        names
+    }
+
+    #[test]
+    fn dashboards_and_rules_query_only_metrics_that_exist() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = ["dashboards/ava-overview.json", "config/prometheus/rules.yml"];
+        let known: BTreeSet<&str> = CATALOGUE.iter().copied().collect();
+        for file in files {
+            let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let used = metric_names(&text);
+            assert!(!used.is_empty(), "{file} queries no AVA metric");
+            let unknown: Vec<&String> = used.iter().filter(|n| !known.contains(n.as_str())).collect();
+            assert!(
+                unknown.is_empty(),
+                "{file} queries metrics AVA does not export: {unknown:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_catalogue_has_no_duplicates() {
+        let set: BTreeSet<&str> = CATALOGUE.iter().copied().collect();
+        assert_eq!(set.len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn metric_names_folds_histogram_suffixes() {
+        let names = metric_names(
+            r#"rate(ava_job_duration_seconds_bucket[5m]) + xava_no + ava_queue_depth{lane="low"}"#,
+        );
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["ava_job_duration_seconds", "ava_queue_depth"]
+        );
+    }
 }
