@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use workers::Lane;
 
 use crate::{
-    edge_support::drain_jobs,
+    edge_support::{drain_jobs, message},
     harness::{SECRET, TestApp, fixture},
 };
 
@@ -34,14 +34,6 @@ fn update_id_of(body: &[u8]) -> i64 {
     serde_json::from_slice::<Value>(body).unwrap()["update_id"]
         .as_i64()
         .unwrap()
-}
-
-fn message(update_id: i64, user: i64, text: &str) -> Vec<u8> {
-    json!({ "update_id": update_id, "message": { "message_id": 1, "date": 1763856000,
-        "chat": { "id": user, "type": "private" }, "from": { "id": user, "is_bot": false, "first_name": "A" },
-        "text": text } })
-    .to_string()
-    .into_bytes()
 }
 
 #[tokio::test]

@@ -13,21 +13,13 @@ use ava::{
     worker::Step,
 };
 use figment::providers::Serialized;
-use serde_json::{Value, json};
+use serde_json::Value;
 use workers::{Lane, Outcome};
 
 use crate::{
-    edge_support::drain_jobs,
+    edge_support::{drain_jobs, message},
     harness::{SECRET, TestApp},
 };
-
-fn message(update_id: i64, user: i64, text: &str) -> Vec<u8> {
-    json!({ "update_id": update_id, "message": { "message_id": 1, "date": 1763856000,
-        "chat": { "id": user, "type": "private" }, "from": { "id": user, "is_bot": false, "first_name": "A" },
-        "text": text } })
-    .to_string()
-    .into_bytes()
-}
 
 #[derive(Default)]
 struct CollectViolations(Mutex<Vec<RateLimitViolation>>);

@@ -206,3 +206,12 @@ pub(crate) fn too_many(retry_after: u64) -> (u16, Value) {
         }),
     )
 }
+
+/// A private text message from `user` (whose chat id is the user id), as Telegram sends it.
+pub(crate) fn message(update_id: i64, user: i64, text: &str) -> Vec<u8> {
+    serde_json::json!({ "update_id": update_id, "message": { "message_id": 1, "date": 1763856000,
+        "chat": { "id": user, "type": "private" }, "from": { "id": user, "is_bot": false, "first_name": "A" },
+        "text": text } })
+    .to_string()
+    .into_bytes()
+}
