@@ -44,7 +44,9 @@ impl ConversationDeps {
                 &settings.market_data,
                 &settings.broker,
                 &settings.cache,
-                backends,
+                backends.redis.clone(),
+                backends.prefix(),
+                backends.store.pool().clone(),
             )?,
             chats: ChatStates::new(
                 backends.redis.clone(),
