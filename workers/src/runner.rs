@@ -182,9 +182,15 @@ where
             lease_lost: None,
             leased_at,
         };
-        run_job(&self.broker, &*self.handler, self.on_attempt.as_ref(), job, limits)
-            .await
-            .expect("an attempt without a lease watch always ends")
+        run_job(
+            &self.broker,
+            &*self.handler,
+            self.on_attempt.as_ref(),
+            job,
+            limits,
+        )
+        .await
+        .expect("an attempt without a lease watch always ends")
     }
 
     /// Runs until `shutdown` resolves: leases in batches, runs up to `concurrency` jobs at once,

@@ -37,7 +37,13 @@ pub(crate) async fn a_late_ack_of_a_stalled_worker_cannot_settle_the_chats_next_
     let a = broker.lease(1).await.unwrap().jobs.pop().unwrap();
     assert_eq!((payload(&a), a.attempts), ("job1".into(), 1));
     clock.advance(Duration::from_secs(3));
-    let b1 = broker.lease(1).await.unwrap().jobs.pop().expect("B takes job 1 over");
+    let b1 = broker
+        .lease(1)
+        .await
+        .unwrap()
+        .jobs
+        .pop()
+        .expect("B takes job 1 over");
     assert_eq!((payload(&b1), b1.attempts), ("job1".into(), 2));
     assert_eq!(
         broker.settle(vec![ack(&a, Settle::Done)]).await.unwrap(),
@@ -47,7 +53,10 @@ pub(crate) async fn a_late_ack_of_a_stalled_worker_cannot_settle_the_chats_next_
     done(&broker, &b1).await;
     let b2 = broker.lease(1).await.unwrap().jobs.pop().expect("job 2 is next");
     assert_eq!((payload(&b2), b2.attempts), ("job2".into(), 1));
-    assert_eq!(b2.attempts, a.attempts, "same key and attempt number: only the token tells");
+    assert_eq!(
+        b2.attempts, a.attempts,
+        "same key and attempt number: only the token tells"
+    );
     for late in [Settle::Done, dead("late"), Settle::Release] {
         assert_eq!(
             broker.settle(vec![ack(&a, late.clone())]).await.unwrap(),
@@ -61,7 +70,10 @@ pub(crate) async fn a_late_ack_of_a_stalled_worker_cannot_settle_the_chats_next_
         (1, 2, 0),
         "job 2 is still B's, at the head; nothing dead-lettered"
     );
-    assert!(broker.lease(5).await.unwrap().jobs.is_empty(), "job 3 waits behind job 2");
+    assert!(
+        broker.lease(5).await.unwrap().jobs.is_empty(),
+        "job 3 waits behind job 2"
+    );
     done(&broker, &b2).await;
     let b3 = broker.lease(1).await.unwrap().jobs.pop().unwrap();
     assert_eq!(payload(&b3), "job3");
@@ -113,11 +125,11 @@ pub(crate) async fn a_stale_heartbeat_is_refused_and_extends_nothing<F: Factory>
         "only the current holder renews"
     );
     clock.advance(Duration::from_millis(1999));
-    assert!(broker.lease(1).await.unwrap().jobs.is_empty(), "B's renewal holds");
-    assert_eq!(
-        broker.heartbeat(&[("k".into(), a.token)]).await.unwrap(),
-        [false]
+    assert!(
+        broker.lease(1).await.unwrap().jobs.is_empty(),
+        "B's renewal holds"
     );
+    assert_eq!(broker.heartbeat(&[("k".into(), a.token)]).await.unwrap(), [false]);
     clock.advance(Duration::from_millis(1));
     let c = broker.lease(1).await.unwrap().jobs.pop();
     assert_eq!(
@@ -129,9 +141,7 @@ pub(crate) async fn a_stale_heartbeat_is_refused_and_extends_nothing<F: Factory>
 
 /// A runner learns from its heartbeat that its lease was taken over: it stops the handler and
 /// settles nothing, so the new holder's lease stays intact.
-pub(crate) async fn a_runner_that_lost_its_lease_stops_the_handler_and_settles_nothing<F: Factory>(
-    f: &F,
-) {
+pub(crate) async fn a_runner_that_lost_its_lease_stops_the_handler_and_settles_nothing<F: Factory>(f: &F) {
     let (broker, clock) = manual(f, test_config()).await;
     broker.enqueue(job(Lane::Normal, "k", "hangs")).await.unwrap();
     broker.enqueue(job(Lane::Normal, "k", "next")).await.unwrap();
@@ -247,7 +257,11 @@ pub(crate) async fn retry_after_uses_no_attempts_and_is_bounded_in_time<F: Facto
     for _ in 0..10 {
         let ran = runner.try_execute().await.unwrap().expect("due");
         assert_eq!(ran.job.attempts, 1, "waiting is not failing");
-        assert!(matches!(ran.settle, Settle::DeferUntil { .. }), "{:?}", ran.settle);
+        assert!(
+            matches!(ran.settle, Settle::DeferUntil { .. }),
+            "{:?}",
+            ran.settle
+        );
         clock.advance(Duration::from_secs(5));
     }
     assert_eq!(broker.stats().await.unwrap().dead, 0);
@@ -255,11 +269,21 @@ pub(crate) async fn retry_after_uses_no_attempts_and_is_bounded_in_time<F: Facto
     clock.advance(Duration::from_secs(6));
     let ran = runner.try_execute().await.unwrap().expect("due");
     assert!(
-        matches!(&ran.settle, Settle::Dead { class: ErrorClass::DeferredTooLong, .. }),
+        matches!(
+            &ran.settle,
+            Settle::Dead {
+                class: ErrorClass::DeferredTooLong,
+                ..
+            }
+        ),
         "{:?}",
         ran.settle
     );
-    let letter = DeadLetters::new(broker.clone()).show("waits").await.unwrap().unwrap();
+    let letter = DeadLetters::new(broker.clone())
+        .show("waits")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(letter.class, "deferred_too_long");
     let next = runner.try_execute().await.unwrap().expect("the key moves on");
     assert_eq!(payload(&next.job), "then");

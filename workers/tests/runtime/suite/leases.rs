@@ -56,7 +56,10 @@ pub(crate) async fn a_heartbeat_keeps_the_lease<F: Factory>(f: &F) {
         );
     }
     assert_eq!(
-        broker.heartbeat(&[("k".into(), leased.token + 99)]).await.unwrap(),
+        broker
+            .heartbeat(&[("k".into(), leased.token + 99)])
+            .await
+            .unwrap(),
         [false],
         "a stranger's heartbeat renews nothing"
     );
