@@ -42,6 +42,10 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
         .await?
         .merge(emulator::router());
     tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker, scheduler and emulator running");
+    let metrics = match settings.http.metrics_addr.as_str() {
+        "" => None,
+        addr => Some(crate::ops::metrics::serve_on(addr, "http.metrics_addr", shutdown.clone()).await?),
+    };
     let serve = ingress::serve(listener, router, shutdown.clone());
     let poll_shutdown = shutdown.clone();
     let poll = async {
@@ -54,6 +58,9 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     let schedule = scheduler::run(settings.clone(), shutdown.clone());
     let work = worker::run(settings.clone(), shutdown);
     tokio::try_join!(serve, poll, work, schedule)?;
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     log.flush().await;
     Ok(())
 }

@@ -48,7 +48,8 @@ pub struct IngressState {
     store: Store,
 }
 
-/// Builds the router: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
+/// Builds the router: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`
+/// (unless `http.metrics_addr` moves it to its own listener).
 /// Rate-limit violations are recorded in Postgres.
 pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
     let (acceptor, _log) = recording_acceptor(settings).await?;
@@ -80,8 +81,10 @@ pub async fn router_with(settings: &Settings, acceptor: Acceptor) -> anyhow::Res
     };
     let mut router = Router::new()
         .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(crate::ops::metrics::handler));
+        .route("/ready", get(health::ready));
+    if settings.http.metrics_addr.is_empty() {
+        router = router.route("/metrics", get(crate::ops::metrics::handler));
+    }
     if settings.ingress.mode == IngressMode::Webhook {
         router = router.route(&settings.webhook.path, post(webhook::receive));
     }
@@ -134,6 +137,10 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.http.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
+    let metrics = match settings.http.metrics_addr.as_str() {
+        "" => None,
+        addr => Some(crate::ops::metrics::serve_on(addr, "http.metrics_addr", shutdown.clone()).await?),
+    };
     let drain = Duration::from_secs(settings.ingress.drain_secs);
     let serve = serve_draining(listener, router, shutdown.clone(), drain);
     match settings.ingress.mode {
@@ -146,6 +153,9 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
             let poll = polling::run(&settings, acceptor, shutdown);
             tokio::try_join!(serve, poll)?;
         }
+    }
+    if let Some(metrics) = metrics {
+        metrics.await??;
     }
     log.flush().await;
     Ok(())

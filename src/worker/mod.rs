@@ -1,5 +1,6 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod access;
 mod chat_state;
 mod conversation;
 mod dead_letter_mirror;
