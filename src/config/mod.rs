@@ -291,6 +291,52 @@ mod tests {
     }
 
     #[test]
+    fn a_live_broker_needs_an_allowlist_with_a_trader() {
+        let live = || {
+            Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("broker.provider", "alpaca"))
+        };
+        let err = Settings::from_figment(live()).unwrap_err().to_string();
+        assert!(err.contains("access.mode") && err.contains("allowlist"), "{err}");
+        let err = Settings::from_figment(live().merge(Serialized::default("access.mode", "allowlist")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("access.traders"), "{err}");
+        // With an allowlist and a trader the access rule holds (whatever the broker says next).
+        let mut s = Settings::from_figment(Figment::from(Toml::string(DEFAULTS))).unwrap();
+        s.broker.provider = "alpaca".into();
+        assert!(s.live_broker());
+        assert!(s.check_live_trading_access().is_err());
+        s.access.mode = AccessMode::Allowlist;
+        s.access.traders.insert(1001);
+        assert!(s.check_live_trading_access().is_ok());
+        // The paper broker runs open (the dev default).
+        let dev = Settings::from_figment(Figment::from(Toml::string(DEFAULTS))).unwrap();
+        assert_eq!(dev.access.mode, AccessMode::Open);
+        assert!(!dev.live_broker());
+    }
+
+    #[test]
+    fn a_secret_in_a_config_file_is_refused_by_key() {
+        let dir = std::env::temp_dir().join(format!("ava-cfg-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let check = |body: &str| {
+            let file = dir.join("ava.toml");
+            std::fs::write(&file, body).unwrap();
+            Settings::from_figment(
+                Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(&file)),
+            )
+        };
+        let err = check("[webhook]\nsecret = \"abc\"\n").unwrap_err().to_string();
+        assert!(err.contains("`webhook.secret`") && err.contains("AVA_WEBHOOK__SECRET_FILE"), "{err}");
+        assert!(!err.contains("abc"), "the value is not repeated: {err}");
+        let err = check("[database]\nurl = \"postgres://ava:pw@db/ava\"\n").unwrap_err().to_string();
+        assert!(err.contains("`database.url`"), "{err}");
+        // Without a password the URL is no secret; empty secrets are fine.
+        check("[database]\nurl = \"postgres://ava@db/ava\"\n[telegram]\ntoken = \"\"\n").expect("no secret");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = with("telegram.token", "123:SECRET-TOKEN").unwrap();
         assert!(!format!("{s:?}").contains("SECRET-TOKEN"));

@@ -18,6 +18,8 @@ mod views;
 mod workflows;
 
 #[cfg(test)]
+mod access_test;
+#[cfg(test)]
 mod table_test;
 
 pub use access::{Actor, Attempt, Denial, Guarded, Policy, Starter, guarded_step};
