@@ -292,9 +292,8 @@ mod tests {
 
     #[test]
     fn a_live_broker_needs_an_allowlist_with_a_trader() {
-        let live = || {
-            Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("broker.provider", "alpaca"))
-        };
+        let live =
+            || Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("broker.provider", "alpaca"));
         let err = Settings::from_figment(live()).unwrap_err().to_string();
         assert!(err.contains("access.mode") && err.contains("allowlist"), "{err}");
         let err = Settings::from_figment(live().merge(Serialized::default("access.mode", "allowlist")))
@@ -322,14 +321,17 @@ mod tests {
         let check = |body: &str| {
             let file = dir.join("ava.toml");
             std::fs::write(&file, body).unwrap();
-            Settings::from_figment(
-                Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(&file)),
-            )
+            Settings::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(&file)))
         };
         let err = check("[webhook]\nsecret = \"abc\"\n").unwrap_err().to_string();
-        assert!(err.contains("`webhook.secret`") && err.contains("AVA_WEBHOOK__SECRET_FILE"), "{err}");
+        assert!(
+            err.contains("`webhook.secret`") && err.contains("AVA_WEBHOOK__SECRET_FILE"),
+            "{err}"
+        );
         assert!(!err.contains("abc"), "the value is not repeated: {err}");
-        let err = check("[database]\nurl = \"postgres://ava:pw@db/ava\"\n").unwrap_err().to_string();
+        let err = check("[database]\nurl = \"postgres://ava:pw@db/ava\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`database.url`"), "{err}");
         // Without a password the URL is no secret; empty secrets are fine.
         check("[database]\nurl = \"postgres://ava@db/ava\"\n[telegram]\ntoken = \"\"\n").expect("no secret");

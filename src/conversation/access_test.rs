@@ -23,7 +23,10 @@ fn settings(mode: AccessMode, traders: &[i64], admins: &[i64], viewers: &[i64]) 
 }
 
 fn allowlist() -> Policy {
-    Policy::new(&settings(AccessMode::Allowlist, &[ALICE], &[ALICE], &[BOB]), "ava_bot")
+    Policy::new(
+        &settings(AccessMode::Allowlist, &[ALICE], &[ALICE], &[BOB]),
+        "ava_bot",
+    )
 }
 
 fn actor(user_id: i64, name: &str, private_chat: bool) -> Actor {
@@ -90,7 +93,9 @@ fn a_non_trader_cannot_start_a_trade() {
     assert_eq!(denial.attempt, Attempt::Trade);
     assert_eq!(g.state, State::Idle);
     assert!(g.effects.is_empty(), "no risk check is asked: {:?}", g.effects);
-    let Effect::Send(reply) = denial.reply else { panic!("a message") };
+    let Effect::Send(reply) = denial.reply else {
+        panic!("a message")
+    };
     assert!(reply.text.starts_with("Sorry"), "{}", reply.text);
     // A viewer may still read.
     let g = guarded_step(&allowlist(), Some(&bob), State::Idle, cmd("price", "AAPL"));
@@ -107,7 +112,10 @@ fn nobody_outside_the_allowlist_gets_anything_but_a_refusal() {
     let open = Policy::new(&settings(AccessMode::Open, &[], &[], &[]), "");
     let g = guarded_step(&open, Some(&eve), State::Idle, cmd("buy", "AAPL 1"));
     assert!(g.denial.is_none());
-    assert!(matches!(g.effects[..], [Effect::Request(Request::CheckRisk { .. })]));
+    assert!(matches!(
+        g.effects[..],
+        [Effect::Request(Request::CheckRisk { .. })]
+    ));
 }
 
 #[test]
@@ -130,7 +138,9 @@ fn only_the_starter_confirms_declines_or_cancels() {
     let policy = Policy::new(&settings(AccessMode::Open, &[], &[], &[]), "ava_bot");
     let alice = actor(ALICE, "Alice", true);
     let waiting = alice_proposal(&policy, &alice);
-    let State::AwaitingConfirmation { proposal } = &waiting else { panic!("{waiting:?}") };
+    let State::AwaitingConfirmation { proposal } = &waiting else {
+        panic!("{waiting:?}")
+    };
     assert_eq!(
         proposal.starter,
         Some(Starter {
@@ -139,7 +149,12 @@ fn only_the_starter_confirms_declines_or_cancels() {
         })
     );
     let bob = actor(BOB, "Bob", false);
-    for event in [tap("confirm:yes:k1"), tap("confirm:no:k1"), cmd("cancel", ""), Event::Text("yes".into())] {
+    for event in [
+        tap("confirm:yes:k1"),
+        tap("confirm:no:k1"),
+        cmd("cancel", ""),
+        Event::Text("yes".into()),
+    ] {
         let is_tap = matches!(event, Event::Callback { .. });
         let g = guarded_step(&policy, Some(&bob), waiting.clone(), event);
         assert_eq!(g.state, waiting, "nothing changes");
@@ -156,7 +171,11 @@ fn only_the_starter_confirms_declines_or_cancels() {
     // Alice's own tap places the order.
     let g = guarded_step(&policy, Some(&alice), waiting, tap("confirm:yes:k1"));
     assert!(g.denial.is_none());
-    assert!(g.effects.iter().any(|e| matches!(e, Effect::Request(Request::PlaceOrder { .. }))));
+    assert!(
+        g.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Request(Request::PlaceOrder { .. })))
+    );
 }
 
 #[test]
@@ -168,12 +187,20 @@ fn a_trade_in_a_group_points_to_a_private_chat() {
     assert!(g.effects.is_empty());
     let denial = g.denial.expect("refused");
     assert_eq!(denial.attempt, Attempt::GroupTrade);
-    let Effect::Send(reply) = denial.reply else { panic!("a message") };
-    assert!(reply.text.contains("https://t.me/ava_bot?start=buy-AAPL-1"), "{}", reply.text);
+    let Effect::Send(reply) = denial.reply else {
+        panic!("a message")
+    };
+    assert!(
+        reply.text.contains("https://t.me/ava_bot?start=buy-AAPL-1"),
+        "{}",
+        reply.text
+    );
     // Without the bot's username: how to get there instead of a link.
     let nameless = Policy::new(&settings(AccessMode::Open, &[], &[], &[]), "");
     let g = guarded_step(&nameless, Some(&alice), State::Idle, cmd("buy", "AAPL 1"));
-    let Effect::Send(reply) = g.denial.expect("refused").reply else { panic!() };
+    let Effect::Send(reply) = g.denial.expect("refused").reply else {
+        panic!()
+    };
     assert!(!reply.text.contains("t.me"), "{}", reply.text);
     assert!(reply.text.contains("/buy AAPL 1"), "{}", reply.text);
 }
@@ -221,12 +248,23 @@ fn an_analysis_in_a_group_shows_but_does_not_propose() {
     );
     let denial = g.denial.expect("refused");
     assert_eq!(denial.attempt, Attempt::GroupTrade);
-    let Effect::Send(reply) = denial.reply else { panic!("a message") };
-    assert!(reply.text.contains("https://t.me/ava_bot?start=analyze-AAPL"), "{}", reply.text);
+    let Effect::Send(reply) = denial.reply else {
+        panic!("a message")
+    };
+    assert!(
+        reply.text.contains("https://t.me/ava_bot?start=analyze-AAPL"),
+        "{}",
+        reply.text
+    );
 }
 
 #[test]
 fn work_without_a_person_is_not_checked() {
-    let g = guarded_step(&allowlist(), None, State::Idle, Event::TimedOut { after_secs: 60 });
+    let g = guarded_step(
+        &allowlist(),
+        None,
+        State::Idle,
+        Event::TimedOut { after_secs: 60 },
+    );
     assert!(g.denial.is_none());
 }

@@ -3,6 +3,7 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod access;
 mod alerts;
 mod breakers;
 mod chat;
