@@ -23,6 +23,7 @@ mod job_record;
 mod market_conformance;
 mod pg_proxy;
 mod scheduler;
+mod secrets;
 mod store_outage;
 mod store_retention;
 mod store_rows;
