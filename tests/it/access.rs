@@ -9,8 +9,8 @@ use crate::{
     harness::TestApp,
 };
 
-const ALICE: i64 = 51_001;
-const BOB: i64 = 51_002;
+pub(crate) const ALICE: i64 = 51_001;
+pub(crate) const BOB: i64 = 51_002;
 const CAROL: i64 = 51_003;
 const EVE: i64 = 51_004;
 const GROUP: i64 = -100_777;

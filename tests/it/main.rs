@@ -20,6 +20,7 @@ mod edge_support;
 mod edge_webhook_admin;
 mod harness;
 mod job_record;
+mod leaks;
 mod market_conformance;
 mod pg_proxy;
 mod scheduler;
