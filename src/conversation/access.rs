@@ -185,10 +185,8 @@ pub fn guarded_step(policy: &Policy, actor: Option<&Actor>, state: State, event:
             reply: reply(text),
         }),
     };
-    if user_input {
-        if let Some((attempt, text)) = before(policy, actor, &state, &event) {
-            return refuse(state, attempt, text);
-        }
+    if user_input && let Some((attempt, text)) = before(policy, actor, &state, &event) {
+        return refuse(state, attempt, text);
     }
     let prior = state.clone();
     let (mut next, effects) = step(state, event);
