@@ -18,13 +18,13 @@ use crate::{
 #[derive(Clone)]
 pub(crate) struct AccessGate {
     pub(crate) policy: Policy,
-    redis: redis::aio::MultiplexedConnection,
+    redis: workers::RedisConn,
     prefix: String,
     window: Duration,
 }
 
 impl AccessGate {
-    pub(crate) fn new(settings: &Settings, redis: redis::aio::MultiplexedConnection) -> Self {
+    pub(crate) fn new(settings: &Settings, redis: workers::RedisConn) -> Self {
         Self {
             policy: Policy::new(&settings.access, &settings.conversation.bot_username),
             redis,

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use ava::{config::Secret, worker::Worker};
+use ava::config::Secret;
 use figment::providers::Serialized;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
@@ -203,7 +203,7 @@ async fn no_secret_reaches_logs_metrics_tables_or_redis_over_a_full_session() {
     let mut unreachable = app.settings.clone();
     unreachable.telegram.api_url = "http://127.0.0.1:9".into();
     unreachable.telegram.token = Secret::new(token.clone());
-    let offline = Worker::build(&unreachable).await.expect("worker builds");
+    let offline = crate::harness::worker(&unreachable).await.expect("worker builds");
     assert_eq!(post(said(10, ALICE, ALICE, "/help")).await, 200);
     let step = offline
         .try_execute_one(Duration::from_secs(2))
