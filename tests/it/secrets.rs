@@ -262,3 +262,31 @@ async fn metrics_can_be_served_apart_from_the_webhook() {
     let _ = child.wait().await;
     app.cleanup().await;
 }
+
+#[test]
+fn start_up_errors_name_the_key_and_never_the_password() {
+    let cases = [
+        (
+            vec!["worker"],
+            ("AVA_REDIS__URL", "redis://default:ERR-REDIS-PW@127.0.0.1:1"),
+            "redis.url",
+        ),
+        (
+            vec!["migrate"],
+            (
+                "AVA_DATABASE__URL",
+                "postgres://ava:ERR-PG-PW@127.0.0.1:notaport/ava",
+            ),
+            "database.url",
+        ),
+    ];
+    for (args, var, key) in cases {
+        let out = ava(&args, &[var, ("AVA_TELEGRAM__TOKEN", "777005:ERR-TOKEN")]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail: {stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+        for secret in ["ERR-REDIS-PW", "ERR-PG-PW", "ERR-TOKEN"] {
+            assert!(!stderr.contains(secret), "{secret} in {stderr}");
+        }
+    }
+}
