@@ -23,10 +23,7 @@ pub use paper_broker::PaperBroker;
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
 pub use types::*;
 
-use crate::{
-    app::Backends,
-    config::{BrokerSettings, CacheSettings, MarketDataSettings},
-};
+use crate::config::{BrokerSettings, CacheSettings, MarketDataSettings};
 
 /// Why an external call gave no answer. Classified once, where it is known.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -149,13 +146,15 @@ pub struct Integrations {
 }
 
 impl Integrations {
-    /// Builds the configured providers over the process' backends: the cache on its Redis
-    /// handle, the paper broker on its Postgres pool.
+    /// Builds the configured providers on the process' handles: the cache on its Redis handle
+    /// (keys under `prefix`), the paper broker on its Postgres pool.
     pub fn new(
         market_data: &MarketDataSettings,
         broker: &BrokerSettings,
         cache: &CacheSettings,
-        backends: &Backends,
+        redis: workers::RedisConn,
+        prefix: &str,
+        pool: sqlx::PgPool,
     ) -> anyhow::Result<Self> {
         let market = match market_data.provider.as_str() {
             "http" => MarketDataProvider::Http(HttpMarket::new(market_data)?),
@@ -164,10 +163,10 @@ impl Integrations {
         let starting_cents = (broker.paper_starting_cash as i64).saturating_mul(100);
         Ok(Self {
             market,
-            broker: PaperBroker::new(backends.store.pool().clone(), starting_cents),
+            broker: PaperBroker::new(pool, starting_cents),
             market_guard: Guard::new("market data", market_data.guard()),
             broker_guard: Guard::new("broker", broker.guard()),
-            cache: Cache::new(backends.redis.clone(), backends.prefix(), cache),
+            cache: Cache::new(redis, prefix, cache),
         })
     }
 

@@ -85,7 +85,10 @@ pub fn start_writer(pool: PgPool, spool: Spool, settings: &StoreSettings) -> Log
 fn lazy_pool(settings: &DatabaseSettings, max: u32, acquire_timeout: Duration) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose())
         .context("database.url is not a valid Postgres URL")?
-        .options([("search_path", settings.schema.as_str())]);
+        .options([("search_path", settings.schema.as_str())])
+        // Names this process in pg_stat_activity, so an operator (and a test) can count its
+        // connections.
+        .application_name(&format!("ava-{}", std::process::id()));
     Ok(PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(acquire_timeout)

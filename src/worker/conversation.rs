@@ -49,7 +49,9 @@ impl ConversationDeps {
                 &settings.market_data,
                 &settings.broker,
                 &settings.cache,
-                backends,
+                backends.redis.clone(),
+                backends.prefix(),
+                backends.store.pool().clone(),
             )?,
             access: AccessGate::new(settings, backends.redis.clone()),
             chats: ChatStates::new(

@@ -84,6 +84,10 @@ async fn cancel_and_stop_commands_jump_to_the_high_lane() {
         (2, "/stop@ava_wheel_bot now"),
         (3, "/start"),
         (4, "cancel"),
+        // As Telegram clients send them: any case, with the bot named.
+        (5, "/CANCEL"),
+        (6, "/cancel@ava_bot"),
+        (7, "/Stop"),
     ] {
         assert_eq!(app.post_update(message(id, 77, text), Some(SECRET)).await, 200);
     }
@@ -97,6 +101,9 @@ async fn cancel_and_stop_commands_jump_to_the_high_lane() {
         ("2".to_owned(), Lane::High),
         ("3".to_owned(), Lane::Normal),
         ("4".to_owned(), Lane::Normal),
+        ("5".to_owned(), Lane::High),
+        ("6".to_owned(), Lane::High),
+        ("7".to_owned(), Lane::High),
     ]
     .into();
     assert_eq!(lanes, expected);

@@ -22,6 +22,7 @@ mod harness;
 mod job_record;
 mod leaks;
 mod market_conformance;
+mod one_process;
 mod pg_proxy;
 mod scheduler;
 mod secrets;
