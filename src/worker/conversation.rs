@@ -13,11 +13,15 @@ use teloxide_core::types::{
 };
 use workers::Outcome;
 
-use super::{Worker, chat_state::ChatStates};
+use super::{
+    Worker,
+    access::{AccessGate, actor_of},
+    chat_state::ChatStates,
+};
 use crate::{
     app::Backends,
     config::Settings,
-    conversation::{Button, Effect, Event, Media, step, text_event},
+    conversation::{Actor, Button, Effect, Event, Media, guarded_step, text_event},
     integrations::Integrations,
     store::{self, ConversationTransition, OutboundLogRow, UserBlocked},
     telegram::{AnswerCallbackQuery, EditMessageText, Inbound, SendMessage, TelegramError},
@@ -35,6 +39,7 @@ pub(crate) struct ConversationDeps {
     pub(crate) bot_username: String,
     pub(crate) max_position_share: f64,
     pub(crate) watchlist: Vec<String>,
+    pub(crate) access: AccessGate,
 }
 
 impl ConversationDeps {
@@ -50,6 +55,7 @@ impl ConversationDeps {
                 backends.prefix(),
                 backends.store.pool().clone(),
             )?,
+            access: AccessGate::new(settings, backends.redis.clone()),
             chats: ChatStates::new(
                 backends.redis.clone(),
                 backends.prefix(),
@@ -189,8 +195,20 @@ impl Worker {
             return Outcome::Done;
         };
         let update_id = inbound.update_id();
-        self.converse(chat_id, &format!("u{update_id}"), event, Some(update_id))
+        let actor = actor_of(update);
+        match self
+            .try_converse(
+                chat_id,
+                &format!("u{update_id}"),
+                event,
+                Some(update_id),
+                actor.as_ref(),
+            )
             .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Retry(format!("{e:#}")),
+        }
     }
 
     /// Applies `event` (identified by `event_id`, stable across retries) to the chat's conversation.
@@ -201,7 +219,8 @@ impl Worker {
         event: Event,
         update_id: Option<i64>,
     ) -> Outcome {
-        match self.try_converse(chat_id, event_id, event, update_id).await {
+        // No person behind it (a timeout, a scheduled event): nothing to check access for.
+        match self.try_converse(chat_id, event_id, event, update_id, None).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Retry(format!("{e:#}")),
         }
@@ -213,8 +232,11 @@ impl Worker {
         event_id: &str,
         event: Event,
         update_id: Option<i64>,
+        actor: Option<&Actor>,
     ) -> anyhow::Result<Outcome> {
         let record = self.conv.chats.load(chat_id).await?;
+        // Accounts belong to people: the person's own, or the chat's for work without one.
+        let account_id = actor.map_or(chat_id, |a| a.user_id);
         let (outbox, already_sent) = if record.applied.as_deref() == Some(event_id) {
             // A retry of an event already applied: only the unsent effects remain.
             (record.outbox, record.sent)
@@ -227,7 +249,15 @@ impl Worker {
             loop {
                 let event_name = event.name();
                 let from = state.name();
-                let (next, effects) = step(state, event);
+                let guarded = guarded_step(&self.conv.access.policy, actor, state, event);
+                if let (Some(denial), Some(actor)) = (&guarded.denial, actor) {
+                    self.refuse(chat_id, event_id, update_id, actor, denial).await;
+                    if rounds == 0 && guarded.effects.is_empty() {
+                        // Refused outright: the conversation (state, deadline) stays as it was.
+                        return Ok(Outcome::Done);
+                    }
+                }
+                let (next, effects) = (guarded.state, guarded.effects);
                 if from != next.name() {
                     moves.push(Moved {
                         event: event_name,
@@ -258,7 +288,7 @@ impl Worker {
                         "conversation asked more than {MAX_ROUNDS} requests for one event"
                     )));
                 }
-                event = self.answer(chat_id, event_id, request).await?;
+                event = self.answer(chat_id, account_id, event_id, request).await?;
             }
             let deadline_ms = if state.is_waiting() {
                 now_ms() + self.conv.timeout_secs * 1000

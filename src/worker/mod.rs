@@ -1,5 +1,6 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod access;
 use anyhow::Context as _;
 mod chat_state;
 mod conversation;

@@ -3,6 +3,7 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod access;
 mod alerts;
 mod breakers;
 mod chat;
@@ -19,10 +20,12 @@ mod edge_support;
 mod edge_webhook_admin;
 mod harness;
 mod job_record;
+mod leaks;
 mod market_conformance;
 mod one_process;
 mod pg_proxy;
 mod scheduler;
+mod secrets;
 mod store_outage;
 mod store_retention;
 mod store_rows;
