@@ -21,27 +21,44 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 pub const DEV_SECRET: &str = "dev-secret";
 
 /// `ava dev`: migrations, ingress, worker, scheduler and a Bot API emulator in one process.
-pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn dev(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.http.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
+    dev_on(settings, listener, shutdown).await
+}
+
+/// [`dev`] on a listener already bound (tests bind 127.0.0.1:0). Without `telegram.token` the
+/// built-in emulator is Telegram (webhook delivery, or getUpdates with `ingress.mode = "polling"`)
+/// and the chat page is served; with one, the real Bot API is polled.
+pub async fn dev_on(mut settings: Settings, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    if settings.telegram.token.expose().is_empty() {
-        settings.telegram.token = crate::config::Secret::new("dev");
-        settings.telegram.api_url = format!("http://{addr}{}", emulator::MOUNT);
-        tracing::info!("no telegram.token: replies go to the built-in emulator, see GET /emulator/messages");
+    let emulator = settings.telegram.token.expose().is_empty().then(|| {
+        let emulator = emulator::Emulator::new(Some(DEV_TOKEN.into()));
+        emulator.set_addr(addr);
+        settings.telegram.token = crate::config::Secret::new(DEV_TOKEN);
+        settings.telegram.api_url = emulator.api_url();
+        emulator
+    });
+    if emulator.is_none() {
+        // A real bot on a developer's machine has no public HTTPS address: poll.
+        settings.ingress.mode = crate::config::IngressMode::Polling;
     }
     if settings.webhook.secret.expose().is_empty() {
         settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);
-        tracing::info!("no webhook.secret: dev mode accepts the header value {DEV_SECRET:?}");
     }
     migrate(&settings).await?;
     // One acceptor for the webhook and the poller, recording rate-limit violations.
     let (acceptor, log) = ingress::recording_acceptor(&settings).await?;
-    let router = ingress::router_with(&settings, acceptor.clone())
-        .await?
-        .merge(emulator::router());
-    tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker, scheduler and emulator running");
+    let mut router = ingress::router_with(&settings, acceptor.clone()).await?;
+    if let Some(emulator) = &emulator {
+        router = router.merge(emulator.router());
+        if settings.ingress.mode == crate::config::IngressMode::Webhook {
+            let url = format!("http://{addr}{}", settings.webhook.path);
+            emulator.set_webhook(&url, Some(settings.webhook.secret.expose()));
+        }
+    }
+    println!("{}", dev_banner(&settings, addr, emulator.is_some()));
     let serve = ingress::serve(listener, router, shutdown.clone());
     let poll_shutdown = shutdown.clone();
     let poll = async {
@@ -53,7 +70,72 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
     };
     let schedule = scheduler::run(settings.clone(), shutdown.clone());
     let work = worker::run(settings.clone(), shutdown);
-    tokio::try_join!(serve, poll, work, schedule)?;
+    let result = tokio::try_join!(serve, poll, work, schedule);
+    if let Some(emulator) = emulator {
+        emulator.stop();
+    }
+    result?;
     log.flush().await;
     Ok(())
+}
+
+/// Bot token `ava dev` gives its emulator.
+pub const DEV_TOKEN: &str = "dev";
+
+/// The start-up block of `ava dev`: what runs where, and how to stop.
+fn dev_banner(settings: &Settings, addr: std::net::SocketAddr, emulated: bool) -> String {
+    let telegram = if emulated {
+        match settings.ingress.mode {
+            crate::config::IngressMode::Webhook => "built-in emulator (no token), delivering by webhook",
+            crate::config::IngressMode::Polling => "built-in emulator (no token), polled with getUpdates",
+        }
+    } else {
+        "the real Bot API (telegram.token is set), polling getUpdates"
+    };
+    let mut lines = vec![
+        "AVA dev is running (ingress, worker, scheduler in one process)".to_owned(),
+        format!("  telegram   {telegram}"),
+        format!(
+            "  queue      Redis at {}",
+            without_credentials(settings.redis.url.expose())
+        ),
+        format!(
+            "  record     Postgres at {} (schema {})",
+            without_credentials(settings.database.url.expose()),
+            settings.database.schema
+        ),
+    ];
+    if emulated {
+        lines.push(format!("  chat page  http://{addr}/chat"));
+    }
+    lines.push(format!(
+        "  webhook    http://{addr}{} (header X-Telegram-Bot-Api-Secret-Token)",
+        settings.webhook.path
+    ));
+    lines.push(format!("  metrics    http://{addr}/metrics"));
+    lines.push("  stop       Ctrl-C (SIGINT) or SIGTERM; jobs in flight finish first".to_owned());
+    lines.join("\n")
+}
+
+/// `url` without its user and password: the banner names where, never how to log in.
+fn without_credentials(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_banner_shows_no_password() {
+        assert_eq!(
+            super::without_credentials("postgres://ava:s3cret@db:5432/ava"),
+            "postgres://db:5432/ava"
+        );
+        assert_eq!(
+            super::without_credentials("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
 }

@@ -17,6 +17,7 @@ mod edge_rate_limit;
 mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
+mod emulator;
 mod harness;
 mod job_record;
 mod market_conformance;
