@@ -6,8 +6,10 @@
 mod alerts;
 mod breakers;
 mod chat;
+mod chat_page;
 mod conversations;
 mod dead_letters;
+mod dev_app;
 mod edge_fuzz;
 mod edge_ingress;
 mod edge_outbound;
@@ -29,4 +31,5 @@ mod store_rows;
 mod store_schema;
 mod store_spool_full;
 mod walking_skeleton;
+mod webdriver;
 mod worker_role;
