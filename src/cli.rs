@@ -61,7 +61,7 @@ pub enum WebhookCommand {
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::load(cli.config.as_deref())?;
-    telemetry::init(&settings.log);
+    telemetry::init(&settings.log)?;
     let shutdown = shutdown::on_signals();
     match cli.command {
         Command::Ingress => ingress::run(settings, shutdown).await,
