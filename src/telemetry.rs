@@ -10,7 +10,9 @@ use crate::config::LogSettings;
 /// with an empty level (`target=`), which tracing would take as "nothing else", logging nothing.
 pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
     if let Some(empty) = directives.split(',').map(str::trim).find(|d| d.ends_with('=')) {
-        return Err(format!("directive {empty:?} has no level (e.g. \"{empty}debug\")"));
+        return Err(format!(
+            "directive {empty:?} has no level (e.g. \"{empty}debug\")"
+        ));
     }
     EnvFilter::builder().parse(directives).map_err(|e| e.to_string())
 }
@@ -20,7 +22,11 @@ pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
 /// logging nothing.
 pub fn filter(log: &LogSettings) -> anyhow::Result<EnvFilter> {
     match std::env::var("RUST_LOG") {
-        Ok(directives) if !directives.trim().is_empty() => parse_filter(&directives).map_err(|e| anyhow::anyhow!("RUST_LOG={directives:?} is not a valid log filter: {e} (unset it, or e.g. RUST_LOG=info)")),
+        Ok(directives) if !directives.trim().is_empty() => parse_filter(&directives).map_err(|e| {
+            anyhow::anyhow!(
+                "RUST_LOG={directives:?} is not a valid log filter: {e} (unset it, or e.g. RUST_LOG=info)"
+            )
+        }),
         _ => parse_filter(&log.filter).map_err(|e| {
             anyhow::anyhow!(
                 "configuration key `log.filter` (env AVA_LOG__FILTER) = {:?} is not a valid log filter: {e}",

@@ -89,8 +89,12 @@ impl LogSettings {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
         // A directive that does not parse would otherwise silently turn logging off.
-        crate::telemetry::parse_filter(&self.filter)
-            .map_err(|e| invalid("log.filter", &format!("{e} (e.g. \"info\" or \"warn,ava=debug\")")))?;
+        crate::telemetry::parse_filter(&self.filter).map_err(|e| {
+            invalid(
+                "log.filter",
+                &format!("{e} (e.g. \"info\" or \"warn,ava=debug\")"),
+            )
+        })?;
         Ok(())
     }
 }

@@ -116,7 +116,9 @@ impl Settings {
 
     /// Extracts and validates settings from `fig`.
     pub fn from_figment(fig: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = fig.extract().map_err(|e| ConfigError::Load(describe_load_error(e)))?;
+        let settings: Settings = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(describe_load_error(e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -269,18 +271,33 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("AVA_QUEUE__MAX_ATTEMPTS", "abc");
             let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("`queue.max_attempts` (env AVA_QUEUE__MAX_ATTEMPTS)"), "{err}");
+            assert!(
+                err.contains("`queue.max_attempts` (env AVA_QUEUE__MAX_ATTEMPTS)"),
+                "{err}"
+            );
             assert!(!err.contains("QUEUE.MAX_ATTEMPTS"), "{err}");
             jail.set_env("AVA_QUEUE__MAX_ATTEMPTS", "5");
             jail.set_env("AVA_QUEUE__HEARTBEAT_MS", "40000");
             let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("`queue.heartbeat_ms` (env AVA_QUEUE__HEARTBEAT_MS)"), "{err}");
-            assert!(err.contains("queue.lease_ms") && !err.contains("lease_duration"), "{err}");
+            assert!(
+                err.contains("`queue.heartbeat_ms` (env AVA_QUEUE__HEARTBEAT_MS)"),
+                "{err}"
+            );
+            assert!(
+                err.contains("queue.lease_ms") && !err.contains("lease_duration"),
+                "{err}"
+            );
             jail.set_env("AVA_QUEUE__HEARTBEAT_MS", "10000");
             jail.set_env("AVA_LANES__HIGH_COMMANDS", "cancel");
             let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("`lanes.high_commands` (env AVA_LANES__HIGH_COMMANDS)"), "{err}");
-            assert!(err.contains("AVA_LANES__HIGH_COMMANDS='["), "says how to write a list: {err}");
+            assert!(
+                err.contains("`lanes.high_commands` (env AVA_LANES__HIGH_COMMANDS)"),
+                "{err}"
+            );
+            assert!(
+                err.contains("AVA_LANES__HIGH_COMMANDS='["),
+                "says how to write a list: {err}"
+            );
             jail.set_env("AVA_LANES__HIGH_COMMANDS", r#"["cancel","halt"]"#);
             let s = Settings::load(None).expect("a TOML list in a variable");
             assert_eq!(s.lanes.high_commands, ["cancel", "halt"]);
@@ -302,7 +319,10 @@ mod tests {
     #[test]
     fn a_log_filter_that_does_not_parse_is_refused() {
         let err = with("log.filter", "nonsense=").unwrap_err().to_string();
-        assert!(err.contains("log.filter") && err.contains("AVA_LOG__FILTER"), "{err}");
+        assert!(
+            err.contains("log.filter") && err.contains("AVA_LOG__FILTER"),
+            "{err}"
+        );
         assert!(with("log.filter", "warn,ava=debug").is_ok());
     }
 

@@ -7,6 +7,9 @@ mod job_record;
 mod pauses;
 mod requests;
 mod scheduled;
+mod token_check;
+
+pub use token_check::check_token;
 
 pub use pauses::TELEGRAM_429_SCOPE;
 
@@ -212,6 +215,7 @@ impl Worker {
 /// `ava worker`: runs up to `worker.concurrency` jobs at once until shutdown.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     settings.require_token()?;
+    check_token(&settings.telegram).await?;
     let worker = Worker::build(&settings).await?;
     tracing::info!(concurrency = settings.worker.concurrency, name = %worker.name, "worker running");
     crate::ops::metrics::install();

@@ -23,6 +23,7 @@ mod emulator;
 mod harness;
 mod job_record;
 mod market_conformance;
+mod paper_cuts;
 mod pg_proxy;
 mod scheduler;
 mod store_outage;
