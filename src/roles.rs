@@ -79,6 +79,14 @@ pub async fn dev_on(mut settings: Settings, listener: TcpListener, shutdown: Shu
     Ok(())
 }
 
+/// `ava dev` speaks through its start-up block and the chat page: with the default filter
+/// (`info`) and no `RUST_LOG` it logs warnings and errors only, so the block is not buried.
+pub fn quiet_dev_logs(log: &mut crate::config::LogSettings) {
+    if log.filter == "info" && std::env::var_os("RUST_LOG").is_none() {
+        log.filter = "warn".into();
+    }
+}
+
 /// Bot token `ava dev` gives its emulator.
 pub const DEV_TOKEN: &str = "dev";
 
@@ -113,6 +121,12 @@ fn dev_banner(settings: &Settings, addr: std::net::SocketAddr, emulated: bool) -
         settings.webhook.path
     ));
     lines.push(format!("  metrics    http://{addr}/metrics"));
+    let mut log = settings.log.clone();
+    quiet_dev_logs(&mut log);
+    lines.push(format!(
+        "  logs       filter {:?} (AVA_LOG__FILTER=info shows more)",
+        log.filter
+    ));
     lines.push("  stop       Ctrl-C (SIGINT) or SIGTERM; jobs in flight finish first".to_owned());
     lines.join("\n")
 }

@@ -20,6 +20,11 @@ pub(crate) struct DevApp {
 
 impl DevApp {
     pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(|fig| fig).await
+    }
+
+    /// Like [`DevApp::spawn`], with settings overridden last.
+    pub(crate) async fn spawn_with(overrides: impl FnOnce(figment::Figment) -> figment::Figment) -> Self {
         let id = format!("{:016x}", rand::random::<u64>());
         let probe = sqlx::PgPool::connect(&database_url()).await.unwrap_or_else(|e| {
             panic!(
@@ -38,7 +43,7 @@ impl DevApp {
             .merge(Serialized::default("database.url", database_url()))
             .merge(Serialized::default("database.schema", format!("t_{id}")))
             .merge(Serialized::default("database.max_connections", 4));
-        let settings = Settings::from_figment(fig).expect("dev test settings are valid");
+        let settings = Settings::from_figment(overrides(fig)).expect("dev test settings are valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = Shutdown::new();
@@ -73,7 +78,6 @@ impl DevApp {
         r.json().await.expect("JSON")
     }
 
-    #[allow(dead_code)]
     pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .http

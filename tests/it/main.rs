@@ -10,6 +10,7 @@ mod chat_page;
 mod conversations;
 mod dead_letters;
 mod dev_app;
+mod dev_role;
 mod edge_fuzz;
 mod edge_ingress;
 mod edge_outbound;

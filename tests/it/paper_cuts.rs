@@ -61,6 +61,15 @@ async fn cli_commands_work_against_the_emulator_with_plain_logs_in_a_pipe() {
     assert!(logs.contains("migrations applied"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "ANSI escapes in piped logs: {logs:?}");
     assert!(!logs.contains("cannot read the spool length"), "{logs}");
+    // A CLI command that writes the record stops without a spurious spool warning.
+    let (ok, out, err) = run(ava()
+        .args(["dlq", "purge", "--all"])
+        .env("AVA_DATABASE__URL", database_url())
+        .env("AVA_DATABASE__SCHEMA", &schema)
+        .env("AVA_REDIS__URL", redis_url())
+        .env("AVA_REDIS__PREFIX", format!("avatest:{schema}")));
+    assert!(ok, "dlq purge failed: {err}");
+    assert!(!format!("{out}{err}").contains("WARN"), "{out}{err}");
 
     // A log filter that would log nothing is refused, naming where it came from.
     let (ok, _, err) = run(ava()
