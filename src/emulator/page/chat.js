@@ -248,6 +248,7 @@ async function refreshChats() {
   fillSelect($("chat-select"), chats, (c) => c.type === "private" ? "AVA (private)" : c.title + " (group, " + c.members.length + ")", state.chat);
   const chat = state.chats.find((c) => c.id === state.chat);
   $("chat-title").textContent = chat ? (chat.type === "private" ? "Private chat with AVA" : chat.title) : "Add a user to start";
+  $("chat-hint").hidden = !(chat && chat.type === "group");
 }
 
 async function refreshUsers() {
