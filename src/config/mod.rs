@@ -266,6 +266,8 @@ mod tests {
         assert!(err.contains("store.spool_max_rows"), "{err}");
     }
 
+    // figment's Jail returns its own (large) error type.
+    #[allow(clippy::result_large_err)]
     #[test]
     fn errors_name_the_toml_key_and_its_variable() {
         figment::Jail::expect_with(|jail| {
@@ -305,6 +307,7 @@ mod tests {
         });
     }
 
+    #[allow(clippy::result_large_err)]
     #[test]
     fn ava_config_names_the_file_and_is_not_a_setting() {
         figment::Jail::expect_with(|jail| {

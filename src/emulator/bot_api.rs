@@ -434,7 +434,7 @@ fn dispatch(
             if secret.is_some_and(|s| !crate::config::is_valid_secret_token(s)) {
                 return Err(bad_request("secret token contains unallowed characters"));
             }
-            if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(bad_request(
                     "bad webhook: An HTTPS URL must be provided for webhook",
                 ));

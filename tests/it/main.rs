@@ -21,6 +21,7 @@ mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
 mod emulator;
+mod emulator_more;
 mod harness;
 mod job_record;
 mod market_conformance;
