@@ -242,7 +242,11 @@ pub(crate) struct World {
     pub(crate) faults: Faults,
     next_user_id: i64,
     next_group_id: i64,
+    calls_seen: u64,
 }
+
+/// Most calls kept in the record; a load run drops the oldest tenth at a time.
+const MAX_CALLS: usize = 200_000;
 
 /// A client's request the emulator cannot carry out, with the HTTP status to answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -381,9 +385,12 @@ impl World {
 
     /// Records a call and returns its sequence number.
     pub(crate) fn record(&mut self, mut call: Call) -> u64 {
-        call.seq = self.calls.len() as u64 + 1;
-        let seq = call.seq;
+        self.calls_seen += 1;
+        call.seq = self.calls_seen;
+        if self.calls.len() >= MAX_CALLS {
+            self.calls.drain(..MAX_CALLS / 10);
+        }
         self.calls.push(call);
-        seq
+        self.calls_seen
     }
 }

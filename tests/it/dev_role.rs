@@ -88,6 +88,28 @@ async fn dev_answers_through_its_emulator_and_counts_it_in_metrics() {
 }
 
 #[tokio::test]
+async fn dev_in_polling_mode_gets_updates_from_its_emulator() {
+    let app = DevApp::spawn_with(|fig| {
+        fig.merge(figment::providers::Serialized::default("ingress.mode", "polling"))
+            .merge(figment::providers::Serialized::default("polling.timeout_secs", 1))
+    })
+    .await;
+    let user = app.post("/emulator/users", json!({ "first_name": "Gil" })).await;
+    let gil = user["id"].as_i64().unwrap();
+    app.post(
+        &format!("/emulator/chats/{gil}/send"),
+        json!({ "from": gil, "text": "/help" }),
+    )
+    .await;
+    wait_for_reply(&app.http, &app.url("/emulator"), gil, "/analyze").await;
+    let polls = app.get("/emulator/calls?method=getUpdates").await;
+    assert!(!polls.as_array().unwrap().is_empty(), "AVA polled");
+    let hooks = app.get("/emulator/calls?method=setWebhook").await;
+    assert_eq!(hooks, json!([]), "no webhook in polling mode");
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn dev_with_a_token_polls_the_bot_api() {
     // An emulator stands in for api.telegram.org.
     let telegram = Emulator::start(Some("77:REAL-LOOKING".into())).await.unwrap();
