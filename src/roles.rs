@@ -2,11 +2,25 @@
 
 use tokio::net::TcpListener;
 
-use crate::{config::Settings, emulator, ingress, scheduler, shutdown::Shutdown, store::Store, worker};
+use crate::{
+    app::Backends,
+    config::Settings,
+    emulator,
+    ingress::{self, Ingress},
+    scheduler,
+    shutdown::Shutdown,
+    store::Store,
+    worker::Worker,
+};
 
 /// `ava migrate`: creates the schema and applies pending migrations.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let store = Store::connect_lazy(&settings.database)?;
+    let store = Store::connect_lazy(&settings.database, 0)?;
+    migrate_on(&store, settings).await
+}
+
+/// Applies the migrations through an existing pool (`dev` uses its process' pool).
+async fn migrate_on(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     store.migrate(&settings.database.schema).await.map_err(|e| {
         anyhow::anyhow!(
             "migrations failed (database.url, schema {}): {e}",
@@ -20,18 +34,17 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// Webhook secret used by `ava dev` when none is configured.
 pub const DEV_SECRET: &str = "dev-secret";
 
-/// `ava dev`: migrations, ingress, worker, scheduler and a Bot API emulator in one process.
-pub async fn dev(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.http.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
-    dev_on(settings, listener, shutdown).await
-}
-
-/// [`dev`] on a listener already bound (tests bind 127.0.0.1:0). Without `telegram.token` the
-/// built-in emulator is Telegram (webhook delivery, or getUpdates with `ingress.mode = "polling"`)
-/// and the chat page is served; with one, the real Bot API is polled.
-pub async fn dev_on(mut settings: Settings, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+/// `ava dev`: migrations, ingress, worker, scheduler in one process, on one set of backends.
+/// Each role is the same as when it runs alone; only the composition is shared. Serves on
+/// `listener`, or `http.addr`. Without `telegram.token` the built-in emulator is Telegram
+/// (webhook delivery, or getUpdates with `ingress.mode = "polling"`) and the chat page is
+/// served; with one, the real Bot API is polled.
+pub async fn dev(
+    mut settings: Settings,
+    listener: Option<TcpListener>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let listener = ingress::listener_or_bind(listener, &settings).await?;
     let addr = listener.local_addr()?;
     let emulator = settings.telegram.token.expose().is_empty().then(|| {
         let emulator = emulator::Emulator::new(Some(DEV_TOKEN.into()));
@@ -47,36 +60,30 @@ pub async fn dev_on(mut settings: Settings, listener: TcpListener, shutdown: Shu
     if settings.webhook.secret.expose().is_empty() {
         settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);
     }
-    migrate(&settings).await?;
-    // One acceptor for the webhook and the poller, recording rate-limit violations.
-    let (acceptor, log) = ingress::recording_acceptor(&settings).await?;
-    let mut router = ingress::router_with(&settings, acceptor.clone()).await?;
+    // No load balancer to notice a draining replica in dev: stop at once.
+    settings.ingress.drain_secs = 0;
+    let backends = Backends::connect(&settings).await?;
+    migrate_on(&backends.store, &settings).await?;
+    let ingress = Ingress::build(&backends, &settings);
+    let worker = Worker::new(&backends, &settings)?;
+    let mut extra = axum::Router::new();
     if let Some(emulator) = &emulator {
-        router = router.merge(emulator.router());
+        extra = emulator.router();
         if settings.ingress.mode == crate::config::IngressMode::Webhook {
             let url = format!("http://{addr}{}", settings.webhook.path);
             emulator.set_webhook(&url, Some(settings.webhook.secret.expose()));
         }
     }
     println!("{}", dev_banner(&settings, addr, emulator.is_some()));
-    let serve = ingress::serve(listener, router, shutdown.clone());
-    let poll_shutdown = shutdown.clone();
-    let poll = async {
-        if settings.ingress.mode == crate::config::IngressMode::Polling {
-            ingress::polling::run(&settings, acceptor, poll_shutdown).await
-        } else {
-            Ok(())
-        }
-    };
-    let schedule = scheduler::run(settings.clone(), shutdown.clone());
-    let work = worker::run(settings.clone(), shutdown);
-    let result = tokio::try_join!(serve, poll, work, schedule);
+    let serve = ingress.run(listener, extra, shutdown.clone());
+    let schedule = scheduler::run_on(&backends, &settings, shutdown.clone());
+    let work = worker.run(settings.worker.concurrency, shutdown);
+    let result = tokio::try_join!(serve, work, schedule).map(|_| ());
     if let Some(emulator) = emulator {
         emulator.stop();
     }
-    result?;
-    log.flush().await;
-    Ok(())
+    backends.log.flush().await;
+    result
 }
 
 /// `ava dev` speaks through its start-up block and the chat page: with the default filter

@@ -47,7 +47,11 @@ impl DevApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = Shutdown::new();
-        let task = tokio::spawn(ava::roles::dev_on(settings.clone(), listener, shutdown.clone()));
+        let task = tokio::spawn(ava::roles::dev(
+            settings.clone(),
+            Some(listener),
+            shutdown.clone(),
+        ));
         let app = Self {
             addr,
             settings,

@@ -25,6 +25,7 @@ mod emulator_more;
 mod harness;
 mod job_record;
 mod market_conformance;
+mod one_process;
 mod paper_cuts;
 mod pg_proxy;
 mod scheduler;

@@ -108,12 +108,12 @@ async fn a_worker_with_a_token_telegram_refuses_does_not_start() {
         )
         .unwrap()
     };
-    let err = ava::worker::run(settings("123:GARBAGE", emu.api_url()), Shutdown::new())
+    let err = ava::worker::run(settings("123:GARBAGE", emu.api_url()), None, Shutdown::new())
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("telegram.token") && err.contains("401"), "{err}");
-    let err = ava::worker::run(settings("garbage", emu.api_url()), Shutdown::new())
+    let err = ava::worker::run(settings("garbage", emu.api_url()), None, Shutdown::new())
         .await
         .unwrap_err()
         .to_string();
