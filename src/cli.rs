@@ -77,7 +77,11 @@ pub async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
-    telemetry::init(&settings.log);
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::Dev) {
+        roles::quiet_dev_logs(&mut log);
+    }
+    telemetry::init(&log)?;
     let shutdown = shutdown::on_signals();
     match cli.command {
         Command::Ingress => ingress::run(settings, None, shutdown).await,

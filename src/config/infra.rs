@@ -104,6 +104,13 @@ impl LogSettings {
         if !matches!(self.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
+        // A directive that does not parse would otherwise silently turn logging off.
+        crate::telemetry::parse_filter(&self.filter).map_err(|e| {
+            invalid(
+                "log.filter",
+                &format!("{e} (e.g. \"info\" or \"warn,ava=debug\")"),
+            )
+        })?;
         Ok(())
     }
 }

@@ -100,7 +100,7 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(String),
     /// A value has the right type but is not usable.
-    #[error("configuration key `{key}`: {problem}")]
+    #[error("configuration key `{key}`{}: {problem}", env_hint(key))]
     Invalid {
         /// Dotted key, e.g. `webhook.path`.
         key: &'static str,
@@ -148,7 +148,9 @@ impl Settings {
     /// Extracts and validates settings from `fig`. A secret found in a config file is refused:
     /// files get committed, and secrets belong in the environment or a secret file.
     pub fn from_figment(fig: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = fig.extract().map_err(|e| ConfigError::Load(e.to_string()))?;
+        let settings: Settings = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(describe_load_error(e)))?;
         refuse_secrets_in_files(&fig)?;
         settings.validate()?;
         Ok(settings)
@@ -223,6 +225,42 @@ fn refuse_secrets_in_files(fig: &Figment) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// ` (env AVA_QUEUE__MAX_ATTEMPTS)` for a plain dotted key; nothing for a compound one.
+fn env_hint(key: &str) -> String {
+    if key.contains(' ') || !key.contains('.') {
+        return String::new();
+    }
+    format!(" (env AVA_{})", key.to_ascii_uppercase().replace('.', "__"))
+}
+
+/// Figment's errors, each named by its TOML key and environment variable (figment itself
+/// shows environment keys as `QUEUE.MAX_ATTEMPTS`), with how to write a list in a variable.
+fn describe_load_error(errors: figment::Error) -> String {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            let mut kind = e.kind.to_string();
+            if kind.contains("expected a sequence") {
+                kind.push_str(
+                    "; a list in an environment variable is written as TOML, e.g. AVA_LANES__HIGH_COMMANDS='[\"cancel\", \"stop\"]'",
+                );
+            }
+            if key.is_empty() {
+                format!("{kind}{source}")
+            } else {
+                format!("key `{key}`{}: {kind}{source}", env_hint(&key))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn invalid(key: &'static str, problem: &str) -> ConfigError {
     ConfigError::Invalid {
         key,
@@ -282,6 +320,69 @@ mod tests {
         assert!(err.contains("store.batch_rows"), "{err}");
         let err = with("store.spool_max_rows", "10").unwrap_err().to_string();
         assert!(err.contains("store.spool_max_rows"), "{err}");
+    }
+
+    // figment's Jail returns its own (large) error type.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn errors_name_the_toml_key_and_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AVA_QUEUE__MAX_ATTEMPTS", "abc");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("`queue.max_attempts` (env AVA_QUEUE__MAX_ATTEMPTS)"),
+                "{err}"
+            );
+            assert!(!err.contains("QUEUE.MAX_ATTEMPTS"), "{err}");
+            jail.set_env("AVA_QUEUE__MAX_ATTEMPTS", "5");
+            jail.set_env("AVA_QUEUE__HEARTBEAT_MS", "40000");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("`queue.heartbeat_ms` (env AVA_QUEUE__HEARTBEAT_MS)"),
+                "{err}"
+            );
+            assert!(
+                err.contains("queue.lease_ms") && !err.contains("lease_duration"),
+                "{err}"
+            );
+            jail.set_env("AVA_QUEUE__HEARTBEAT_MS", "10000");
+            jail.set_env("AVA_LANES__HIGH_COMMANDS", "cancel");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("`lanes.high_commands` (env AVA_LANES__HIGH_COMMANDS)"),
+                "{err}"
+            );
+            assert!(
+                err.contains("AVA_LANES__HIGH_COMMANDS='["),
+                "says how to write a list: {err}"
+            );
+            jail.set_env("AVA_LANES__HIGH_COMMANDS", r#"["cancel","halt"]"#);
+            let s = Settings::load(None).expect("a TOML list in a variable");
+            assert_eq!(s.lanes.high_commands, ["cancel", "halt"]);
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn ava_config_names_the_file_and_is_not_a_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("extra.toml", "[worker]\nconcurrency = 3\n")?;
+            jail.set_env("AVA_CONFIG", "extra.toml");
+            let s = Settings::load(Some(Path::new("extra.toml"))).expect("AVA_CONFIG is accepted");
+            assert_eq!(s.worker.concurrency, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_refused() {
+        let err = with("log.filter", "nonsense=").unwrap_err().to_string();
+        assert!(
+            err.contains("log.filter") && err.contains("AVA_LOG__FILTER"),
+            "{err}"
+        );
+        assert!(with("log.filter", "warn,ava=debug").is_ok());
     }
 
     #[test]

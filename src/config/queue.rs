@@ -80,7 +80,18 @@ impl QueueSettings {
                 "dead_letter_ttl" => "queue.dead_letter_ttl_days",
                 _ => "queue",
             };
-            invalid(key, &problem.problem)
+            // The runtime names its own fields; say them as the keys an operator sets.
+            let mut text = problem.problem.to_owned();
+            for (field, key) in [
+                ("lease_duration", "queue.lease_ms"),
+                ("heartbeat_interval", "queue.heartbeat_ms"),
+                ("backoff_base", "queue.backoff_base_ms"),
+                ("backoff_cap", "queue.backoff_cap_ms"),
+                ("dedupe_window", "queue.dedupe_window_hours"),
+            ] {
+                text = text.replace(field, key);
+            }
+            invalid(key, &text)
         })
     }
 }

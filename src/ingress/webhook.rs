@@ -51,7 +51,17 @@ pub(super) async fn receive(
         Err(_) => return Err(HttpError::BadRequest),
     };
     match state.acceptor.accept(&bytes, Source::Webhook).await {
-        Ok(accepted) => Ok(Json(json!({ "ok": true, "result": accepted.label() }))),
+        Ok(accepted) => {
+            let mut answer = json!({ "ok": true, "result": accepted.label() });
+            // Someone re-posting a hand-written update wonders why nothing happens: say why.
+            if let super::accept::Accepted::Duplicate { update_id } = accepted {
+                answer["description"] = json!(format!(
+                    "update_id {update_id} was already received and is not processed twice \
+                     (queue.dedupe_window_hours); send the next update with a new update_id"
+                ));
+            }
+            Ok(Json(answer))
+        }
         Err(AcceptError::Malformed(_)) => Err(HttpError::BadRequest),
         Err(AcceptError::Unavailable(e)) => {
             // Every update fails the same way while Redis is away: say so once per interval.

@@ -8,6 +8,9 @@ mod handlers;
 mod job_record;
 mod pauses;
 mod requests;
+mod token_check;
+
+pub use token_check::check_token;
 
 pub use pauses::TELEGRAM_429_SCOPE;
 
@@ -137,6 +140,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     settings.require_token()?;
+    check_token(&settings.telegram).await?;
     let backends = Backends::connect(&settings).await?;
     crate::ops::metrics::install();
     let metrics = serve_metrics(metrics_listener, &settings.worker.metrics_addr, shutdown.clone()).await?;
