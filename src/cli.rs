@@ -40,6 +40,9 @@ pub enum Command {
     /// The dead-letter queue: list, show, replay, purge, stats.
     #[command(subcommand)]
     Dlq(ops::dlq::DlqCommand),
+    /// The Postgres record: `ava store rejected list | replay` for the log rows Postgres refused.
+    #[command(subcommand)]
+    Store(ops::rejected::StoreCommand),
 }
 
 /// `ava webhook …`
@@ -86,6 +89,10 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Dlq(command) => {
             print!("{}", ops::dlq::run(&settings, command).await?);
+            Ok(())
+        }
+        Command::Store(command) => {
+            print!("{}", ops::rejected::run(&settings, command).await?);
             Ok(())
         }
     }

@@ -12,43 +12,108 @@ use super::rows::{
     RateLimitViolation, UserBlocked, UserSeen,
 };
 
-/// Whether an error means "Postgres is unreachable right now" (spool and retry later) rather than
-/// "this batch cannot be written" (a row is bad; retrying it unchanged would fail forever).
-pub fn is_unavailable(error: &sqlx::Error) -> bool {
+/// What a failed write means for the rows in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Postgres cannot be reached or cannot take writes now (connection lost, failover in
+    /// progress, shutting down, out of resources, statement timeout): spool and try later.
+    Unavailable,
+    /// The transaction lost a race (deadlock 40P01, serialization failure 40001): running the
+    /// same batch again succeeds, so it is retried at once, never spooled.
+    Transient,
+    /// Postgres refused the rows themselves (constraint, type, value): retrying unchanged would
+    /// fail forever, so the bad rows are isolated and kept aside.
+    Refused,
+}
+
+/// Classifies a write error by its kind and, for database errors, its SQLSTATE.
+pub fn classify(error: &sqlx::Error) -> Failure {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception, 53: insufficient resources, 57P: operator intervention
-            // (shutdown, restart), 40: serialization/deadlock — all pass with time.
-            code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57P")
-                || code.starts_with("40")
-        }),
-        _ => false,
+        | sqlx::Error::WorkerCrashed => Failure::Unavailable,
+        sqlx::Error::Database(db) => db.code().map_or(Failure::Refused, |code| classify_sqlstate(&code)),
+        _ => Failure::Refused,
     }
 }
 
+/// Classifies a SQLSTATE (Postgres appendix A).
+pub fn classify_sqlstate(code: &str) -> Failure {
+    match code {
+        // Deadlock detected, serialization failure: the other transaction won; ours may run again.
+        "40P01" | "40001" => Failure::Transient,
+        // Query canceled: our statement_timeout fired on a hung or overloaded server.
+        "57014" => Failure::Unavailable,
+        // 08: connection exception; 25: invalid transaction state (e.g. 25006 read-only
+        // transaction while a failover promotes a replica); 53: insufficient resources;
+        // 57P0x: admin/crash shutdown, cannot connect now.
+        _ if code.starts_with("08")
+            || code.starts_with("25")
+            || code.starts_with("53")
+            || code.starts_with("57P") =>
+        {
+            Failure::Unavailable
+        }
+        // Everything else (other class 40 codes included, e.g. 40002 integrity violation at
+        // commit) is about the rows.
+        _ => Failure::Refused,
+    }
+}
+
+/// Whether an error means "Postgres is unreachable right now" (spool and retry later) rather than
+/// "this batch cannot be written" (a row is bad; retrying it unchanged would fail forever).
+/// Deadlocks and serialization failures are neither: [`write_rows`] retries them itself, and one
+/// that outlasts its retries counts as unavailable so the rows are spooled, never rejected.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(classify(error), Failure::Unavailable | Failure::Transient)
+}
+
+/// Times a batch that lost a deadlock or serialization race is run again before giving up.
+const TRANSIENT_RETRIES: u32 = 8;
+
 /// Writes `rows` in one transaction. Rows of one kind keep their relative order; statements for
 /// different kinds are order-independent by construction (upserts compare timestamps).
+///
+/// Lock order: every batch locks tables in the same order and, within a table, keys in ascending
+/// order (upsert rows are deduplicated and sorted by key), so two batches touching the same users
+/// wait for each other instead of deadlocking. A deadlock that happens anyway (a user blocked in
+/// one batch and seen in another) or a serialization failure is retried here, with a short
+/// jittered pause, not reported as Postgres being down.
 pub async fn write_rows(pool: &PgPool, rows: &[LogRow]) -> Result<(), sqlx::Error> {
     let mut by_kind = Kinds::default();
     for row in rows {
         by_kind.push(row);
     }
+    let mut retries = 0;
+    loop {
+        match write_once(pool, &by_kind).await {
+            Err(e) if classify(&e) == Failure::Transient && retries < TRANSIENT_RETRIES => {
+                retries += 1;
+                metrics::counter!(super::metrics::BATCH_RETRIES).increment(1);
+                tracing::debug!(error = %e, retries, "log batch lost a lock race; writing it again");
+                let pause = 5u64 << retries.min(6);
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    pause + rand::random_range(0..=pause),
+                ))
+                .await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn write_once(pool: &PgPool, by_kind: &Kinds<'_>) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     if by_kind.needs_transaction() {
         let mut tx = conn.begin().await?;
-        write_kinds(&mut tx, &by_kind).await?;
+        write_kinds(&mut tx, by_kind).await?;
         tx.commit().await
     } else {
         // One statement is atomic by itself; BEGIN and COMMIT would only add round trips.
-        write_kinds(&mut conn, &by_kind).await
+        write_kinds(&mut conn, by_kind).await
     }
 }
 
@@ -112,9 +177,11 @@ impl<'a> Kinds<'a> {
     }
 }
 
-/// Keeps, per key, the last row for which `newer(candidate, kept)` holds. `ON CONFLICT DO UPDATE`
-/// refuses to touch one row twice in a statement, so upserts need unique keys per batch.
-fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
+/// Keeps, per key, the last row for which `newer(candidate, kept)` holds, in ascending key order.
+/// `ON CONFLICT DO UPDATE` refuses to touch one row twice in a statement, so upserts need unique
+/// keys per batch; ascending order makes every batch lock the rows of a table in the same order,
+/// which is what keeps concurrent batches from deadlocking.
+fn last_per_key<'a, T, K: std::hash::Hash + Ord + Clone>(
     rows: &[&'a T],
     key: impl Fn(&T) -> K,
     newer: impl Fn(&T, &T) -> bool,
@@ -131,6 +198,7 @@ fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
             }
         }
     }
+    kept.sort_by_key(|row| key(row));
     kept
 }
 
@@ -402,4 +470,61 @@ async fn insert_violations(conn: &mut PgConnection, rows: &[&RateLimitViolation]
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_classified_unavailable_transient_or_refused() {
+        let table = [
+            // connection exceptions
+            ("08000", Failure::Unavailable),
+            ("08006", Failure::Unavailable),
+            ("08P01", Failure::Unavailable),
+            // invalid transaction state: a read-only transaction during failover
+            ("25006", Failure::Unavailable),
+            ("25P02", Failure::Unavailable),
+            // insufficient resources
+            ("53300", Failure::Unavailable),
+            // operator intervention: shutdowns, cannot connect now, statement timeout
+            ("57P01", Failure::Unavailable),
+            ("57P02", Failure::Unavailable),
+            ("57P03", Failure::Unavailable),
+            ("57014", Failure::Unavailable),
+            // lost races: run again
+            ("40P01", Failure::Transient),
+            ("40001", Failure::Transient),
+            // the rows themselves
+            ("40002", Failure::Refused),
+            ("40003", Failure::Refused),
+            ("23505", Failure::Refused),
+            ("23502", Failure::Refused),
+            ("22P02", Failure::Refused),
+            ("22021", Failure::Refused),
+            ("42P01", Failure::Refused),
+        ];
+        for (code, expected) in table {
+            assert_eq!(classify_sqlstate(code), expected, "SQLSTATE {code}");
+        }
+    }
+
+    #[test]
+    fn transport_errors_are_unavailable_and_lost_races_are_not_refused() {
+        let io = sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"));
+        assert_eq!(classify(&io), Failure::Unavailable);
+        assert_eq!(classify(&sqlx::Error::PoolTimedOut), Failure::Unavailable);
+        assert_eq!(classify(&sqlx::Error::RowNotFound), Failure::Refused);
+        assert!(is_unavailable(&io));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+    }
+
+    #[test]
+    fn upsert_rows_are_unique_and_in_ascending_key_order() {
+        let rows = [(5, 1), (1, 1), (5, 2), (3, 1), (1, 0)];
+        let refs: Vec<&(i64, i32)> = rows.iter().collect();
+        let kept = last_per_key(&refs, |r| r.0, |a, b| a.1 >= b.1);
+        assert_eq!(kept, vec![&(1, 1), &(3, 1), &(5, 2)]);
+    }
 }

@@ -6,6 +6,7 @@
 //!   on Postgres.
 //! - [`batch`]: one batch into Postgres (multi-row `INSERT … UNNEST`, idempotent).
 //! - [`spool`]: the bounded Redis spool used during outages.
+//! - [`rejected`]: rows Postgres refused, kept with their error, listed and replayed.
 //! - [`retention`]: deletes rows past each table's period.
 //! - [`metrics`]: the store's metric names and help texts.
 
@@ -13,6 +14,7 @@ pub mod alerts;
 pub mod batch;
 pub mod metrics;
 pub mod prices;
+pub mod rejected;
 pub mod retention;
 pub mod rows;
 pub mod spool;
@@ -82,6 +84,7 @@ pub async fn start_writer(settings: &Settings) -> anyhow::Result<LogWriter> {
         settings.redis.url.expose(),
         &settings.redis.prefix,
         settings.store.spool_max_rows,
+        settings.store.spool_max_bytes,
     )
     .await
     .map_err(|e| anyhow::anyhow!("log spool: cannot connect to Redis at redis.url: {e}"))?;
@@ -91,7 +94,12 @@ pub async fn start_writer(settings: &Settings) -> anyhow::Result<LogWriter> {
 fn lazy_pool(settings: &DatabaseSettings, max: u32, acquire_timeout: Duration) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose())
         .map_err(|e| anyhow::anyhow!("database.url is not a valid Postgres URL: {e}"))?
-        .options([("search_path", settings.schema.as_str())]);
+        // Set per session at connect: every query of every pool is bounded, a hung Postgres
+        // cannot hold a job (or the log writer) forever.
+        .options([
+            ("search_path", settings.schema.clone()),
+            ("statement_timeout", settings.statement_timeout_ms.to_string()),
+        ]);
     Ok(PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(acquire_timeout)

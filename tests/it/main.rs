@@ -22,6 +22,7 @@ mod job_record;
 mod market_conformance;
 mod pg_proxy;
 mod scheduler;
+mod store_deadlock;
 mod store_outage;
 mod store_retention;
 mod store_rows;

@@ -23,7 +23,7 @@ use crate::harness::{SECRET, TestApp, fixture};
 
 /// A spool handle on the app's own Redis keys, as another process would see them.
 async fn spool_of(app: &TestApp) -> Spool {
-    Spool::connect(&crate::harness::redis_url(), &app.settings.redis.prefix, 1_000)
+    Spool::connect(&crate::harness::redis_url(), &app.settings.redis.prefix, 1_000, u64::MAX)
         .await
         .expect("spool connects")
 }

@@ -102,8 +102,8 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
     let app = TestApp::spawn().await;
     let url = crate::harness::redis_url();
     let prefix = &app.settings.redis.prefix;
-    let first = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
-    let second = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
+    let first = ava::store::Spool::connect(&url, prefix, 100, u64::MAX).await.unwrap();
+    let second = ava::store::Spool::connect(&url, prefix, 100, u64::MAX).await.unwrap();
     let rows: Vec<ava::store::LogRow> = (0..3).map(|n| violation(n).into()).collect();
     assert_eq!(first.append(&rows).await.unwrap(), 3);
 
@@ -125,7 +125,7 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
 
     let full = second.append(&vec![rows[0].clone(); 100]).await;
     assert!(
-        matches!(full, Err(ava::store::SpoolError::Full { len: 1, bound: 100 })),
+        matches!(full, Err(ava::store::SpoolError::Full { len: 1, bound: 100, .. })),
         "all or nothing at the bound: {full:?}"
     );
     assert_eq!(second.spooled_rows().await.unwrap(), 1);
