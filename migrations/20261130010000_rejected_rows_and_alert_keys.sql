@@ -15,3 +15,8 @@ CREATE INDEX IF NOT EXISTS rejected_rows_rejected_at ON rejected_rows (rejected_
 -- The request that created an alert (chat and event id): a retried job adds the same alert once.
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS request_key TEXT;
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_chat_request_key ON alerts (chat_id, request_key);
+
+-- The final attempt of a dead-lettered job reads `dead`, not `retry`.
+ALTER TABLE job_attempts DROP CONSTRAINT IF EXISTS job_attempts_outcome_check;
+ALTER TABLE job_attempts ADD CONSTRAINT job_attempts_outcome_check
+    CHECK (outcome IN ('done', 'retry', 'permanent', 'panic', 'lease_expired', 'dead'));
