@@ -23,6 +23,7 @@ mod market_conformance;
 mod pg_proxy;
 mod scheduler;
 mod store_deadlock;
+mod store_down_answers;
 mod store_outage;
 mod store_retention;
 mod store_rows;
