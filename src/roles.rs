@@ -35,6 +35,7 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
         settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);
         tracing::info!("no webhook.secret: dev mode accepts the header value {DEV_SECRET:?}");
     }
+    crate::ops::redis_check::check_url(settings.redis.url.expose()).await?;
     migrate(&settings).await?;
     // One acceptor for the webhook and the poller, recording rate-limit violations.
     let (acceptor, log) = ingress::recording_acceptor(&settings).await?;

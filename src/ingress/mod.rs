@@ -129,6 +129,8 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
         IngressMode::Webhook => settings.require_webhook_secret()?,
         IngressMode::Polling => settings.require_token()?,
     }
+    // Until the composition root owns start-up checks: each role refuses an evicting Redis itself.
+    crate::ops::redis_check::check_url(settings.redis.url.expose()).await?;
     let (acceptor, log) = recording_acceptor(&settings).await?;
     let router = router_with(&settings, acceptor.clone()).await?;
     let listener = TcpListener::bind(settings.http.addr)

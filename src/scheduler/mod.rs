@@ -133,6 +133,7 @@ fn now_ms() -> u64 {
 
 /// `ava scheduler`: ticks every `scheduler.tick_ms` until shutdown, then resigns.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
+    crate::ops::redis_check::check_url(settings.redis.url.expose()).await?;
     let instance = format!(
         "{}-{}-{:08x}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "scheduler".into()),

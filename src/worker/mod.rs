@@ -212,6 +212,7 @@ impl Worker {
 /// `ava worker`: runs up to `worker.concurrency` jobs at once until shutdown.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     settings.require_token()?;
+    crate::ops::redis_check::check_url(settings.redis.url.expose()).await?;
     let worker = Worker::build(&settings).await?;
     tracing::info!(concurrency = settings.worker.concurrency, name = %worker.name, "worker running");
     crate::ops::metrics::install();

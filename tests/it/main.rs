@@ -21,6 +21,7 @@ mod harness;
 mod job_record;
 mod market_conformance;
 mod pg_proxy;
+mod redis_durability;
 mod scheduler;
 mod store_deadlock;
 mod store_down_answers;
