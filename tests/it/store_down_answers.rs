@@ -83,3 +83,28 @@ async fn adding_an_alert_twice_for_the_same_request_adds_it_once() {
     assert_eq!(alerts::list(&app.db, CHAT).await.unwrap().len(), 3);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_statement_running_past_the_timeout_is_cancelled_and_counts_as_unavailable() {
+    let app = TestApp::spawn_with(|fig| fig.merge(Serialized::default("database.statement_timeout_ms", 200))).await;
+    let store = ava::store::Store::connect_lazy(&app.settings.database).unwrap();
+    // A hung Postgres, as far as this session can tell: the statement would take 30 s.
+    let err = sqlx::query("SELECT pg_sleep(30)")
+        .execute(store.pool())
+        .await
+        .expect_err("cancelled by statement_timeout");
+    let code = err.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("57014"), "{err}");
+    assert_eq!(
+        ava::store::batch::classify(&err),
+        ava::store::batch::Failure::Unavailable,
+        "the log writer spools instead of rejecting rows"
+    );
+    // Set on every session of the pool (the log writer's pool is built by the same function).
+    let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(timeout, "200ms");
+    app.cleanup().await;
+}
