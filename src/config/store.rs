@@ -66,7 +66,10 @@ impl StoreSettings {
             ));
         }
         if self.spool_max_bytes < 1024 * 1024 {
-            return Err(invalid("store.spool_max_bytes", "must be at least 1048576 (1 MiB)"));
+            return Err(invalid(
+                "store.spool_max_bytes",
+                "must be at least 1048576 (1 MiB)",
+            ));
         }
         if !(1..=16).contains(&self.write_concurrency) {
             return Err(invalid("store.write_concurrency", "must be 1 to 16"));

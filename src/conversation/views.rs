@@ -253,7 +253,9 @@ pub(crate) fn alert_changed(change: &AlertChange) -> Effect {
         AlertChange::Deleted(a) => format!("Deleted alert #{} ({}).", a.id, a.label()),
         AlertChange::Rearmed(a) => format!("Alert #{} ({}) is on again.", a.id, a.label()),
         AlertChange::NotFound(id) => format!("Alert #{id} no longer exists."),
-        AlertChange::RecordsUnavailable => "⚠️ I can't reach my records right now. Try again in a minute.".to_owned(),
+        AlertChange::RecordsUnavailable => {
+            "⚠️ I can't reach my records right now. Try again in a minute.".to_owned()
+        }
     })
 }
 

@@ -79,16 +79,24 @@ pub async fn check<C: ConnectionLike + Send>(conn: &mut C) -> Result<RedisDurabi
             "Redis AOF is off: a Redis restart or crash loses every queued update since the last RDB snapshot \
              (see docs/OPERATIONS.md, \"Running Redis for AVA\")"
         ),
-        (None, _) => tracing::warn!("cannot read Redis' appendonly setting (CONFIG disabled); see docs/OPERATIONS.md"),
+        (None, _) => {
+            tracing::warn!("cannot read Redis' appendonly setting (CONFIG disabled); see docs/OPERATIONS.md")
+        }
     }
     Ok(report)
 }
 
 /// `CONFIG GET name`: `None` when CONFIG is refused (renamed away, ACL, managed service).
-async fn config_get<C: ConnectionLike + Send>(conn: &mut C, name: &str) -> Result<Option<String>, RedisCheckError> {
+async fn config_get<C: ConnectionLike + Send>(
+    conn: &mut C,
+    name: &str,
+) -> Result<Option<String>, RedisCheckError> {
     let answer = tokio::time::timeout(
         TIMEOUT,
-        redis::cmd("CONFIG").arg("GET").arg(name).query_async::<Vec<String>>(conn),
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(name)
+            .query_async::<Vec<String>>(conn),
     )
     .await
     .map_err(|_| RedisCheckError::Timeout(TIMEOUT))?;

@@ -117,7 +117,12 @@ fn replay_text(report: &rejected::ReplayReport, ids: &[i64]) -> String {
     }
     if !report.replayed.is_empty() {
         let list: Vec<String> = report.replayed.iter().map(|id| format!("#{id}")).collect();
-        let _ = writeln!(out, "replayed {} row(s): {}", report.replayed.len(), list.join(", "));
+        let _ = writeln!(
+            out,
+            "replayed {} row(s): {}",
+            report.replayed.len(),
+            list.join(", ")
+        );
     }
     if !report.refused.is_empty() {
         let _ = writeln!(out, "refused again {} row(s) (kept open):", report.refused.len());

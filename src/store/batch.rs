@@ -35,7 +35,9 @@ pub fn classify(error: &sqlx::Error) -> Failure {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Failure::Unavailable,
-        sqlx::Error::Database(db) => db.code().map_or(Failure::Refused, |code| classify_sqlstate(&code)),
+        sqlx::Error::Database(db) => db
+            .code()
+            .map_or(Failure::Refused, |code| classify_sqlstate(&code)),
         _ => Failure::Refused,
     }
 }

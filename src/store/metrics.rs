@@ -54,9 +54,20 @@ pub fn describe() {
         BATCH_RETRIES,
         "Log batch writes run again after a deadlock or serialization failure"
     );
-    describe_gauge!(SPOOL_BYTES, Unit::Bytes, "Bytes of log rows waiting in the Redis spool");
+    describe_gauge!(
+        SPOOL_BYTES,
+        Unit::Bytes,
+        "Bytes of log rows waiting in the Redis spool"
+    );
     // Counters exist from start-up, so dashboards and increase() rules see the first event.
-    for counter in [ROWS_WRITTEN, ROWS_SPOOLED, ROWS_REJECTED, SPOOL_FULL, RECORD_WAITS, BATCH_RETRIES] {
+    for counter in [
+        ROWS_WRITTEN,
+        ROWS_SPOOLED,
+        ROWS_REJECTED,
+        SPOOL_FULL,
+        RECORD_WAITS,
+        BATCH_RETRIES,
+    ] {
         metrics::counter!(counter).increment(0);
     }
     describe_histogram!(

@@ -77,7 +77,11 @@ pub async fn keep(pool: &PgPool, refusals: &[Refusal]) -> Result<(), sqlx::Error
 }
 
 /// Rejected rows, oldest first: only open ones unless `include_replayed`.
-pub async fn list(pool: &PgPool, include_replayed: bool, limit: i64) -> Result<Vec<RejectedRow>, sqlx::Error> {
+pub async fn list(
+    pool: &PgPool,
+    include_replayed: bool,
+    limit: i64,
+) -> Result<Vec<RejectedRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, kind, row_json, error, sqlstate, rejected_at, replayed_at FROM rejected_rows
          WHERE $1 OR replayed_at IS NULL ORDER BY id LIMIT $2",

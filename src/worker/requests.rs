@@ -10,8 +10,8 @@ use chrono::{Duration, Utc};
 use super::Worker;
 use crate::{
     conversation::{AlertChange, Event, Fetched, PortfolioView, Request, risk, strategy},
-    integrations::{IntegrationError, PricePoint},
     integrations::RECORDS,
+    integrations::{IntegrationError, PricePoint},
     store::{
         alerts,
         batch::{Failure, classify},
@@ -119,7 +119,9 @@ impl Worker {
                 let key = format!("{chat_id}:{event_id}");
                 let result = match market.quote(&symbol).await {
                     Ok(quote) => {
-                        match from_records(alerts::insert(pool, chat_id, &key, &symbol, direction, price).await)? {
+                        match from_records(
+                            alerts::insert(pool, chat_id, &key, &symbol, direction, price).await,
+                        )? {
                             Ok(Some(alert)) => Ok((alert, quote.price)),
                             Ok(None) => Err(IntegrationError::Rejected(format!(
                                 "you already have {} alerts; delete one in /alerts first",

@@ -28,7 +28,9 @@ impl TestRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}); install it: apt-get install redis-server"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}); install it: apt-get install redis-server")
+            });
         let me = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while redis::Client::open(me.url())
@@ -37,7 +39,10 @@ impl TestRedis {
             .await
             .is_err()
         {
-            assert!(Instant::now() < deadline, "redis-server on port {port} did not come up");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {port} did not come up"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         me
@@ -59,7 +64,10 @@ impl Drop for TestRedis {
 async fn every_role_refuses_a_redis_that_may_evict_and_names_the_setting() {
     let lru = TestRedis::start(&["--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]).await;
     let err = redis_check::check_url(&lru.url()).await.unwrap_err().to_string();
-    assert!(err.contains("maxmemory-policy") && err.contains("noeviction"), "{err}");
+    assert!(
+        err.contains("maxmemory-policy") && err.contains("noeviction"),
+        "{err}"
+    );
 
     let app = TestApp::spawn().await;
     let mut settings = app.settings.clone();
@@ -68,7 +76,10 @@ async fn every_role_refuses_a_redis_that_may_evict_and_names_the_setting() {
     let roles: [(&str, anyhow::Result<()>); 3] = [
         ("ingress", ava::ingress::run(settings.clone(), stop.clone()).await),
         ("worker", ava::worker::run(settings.clone(), stop.clone()).await),
-        ("scheduler", ava::scheduler::run(settings.clone(), stop.clone()).await),
+        (
+            "scheduler",
+            ava::scheduler::run(settings.clone(), stop.clone()).await,
+        ),
     ];
     for (role, result) in roles {
         let err = format!("{:#}", result.expect_err("refused to start"));
@@ -94,12 +105,25 @@ async fn aof_is_reported_and_a_hidden_config_is_accepted_with_a_warning() {
     .await;
     let report = redis_check::check_url(&aof.url()).await.unwrap();
     assert_eq!(
-        (report.maxmemory_policy.as_deref(), report.aof, report.appendfsync.as_deref()),
+        (
+            report.maxmemory_policy.as_deref(),
+            report.aof,
+            report.appendfsync.as_deref()
+        ),
         (Some("noeviction"), Some(true), Some("always"))
     );
 
-    let managed = TestRedis::start(&["--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG", ""]).await;
-    let report = redis_check::check_url(&managed.url()).await.expect("accepted with a warning");
+    let managed = TestRedis::start(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--rename-command",
+        "CONFIG",
+        "",
+    ])
+    .await;
+    let report = redis_check::check_url(&managed.url())
+        .await
+        .expect("accepted with a warning");
     assert_eq!((report.maxmemory_policy, report.aof), (None, None));
     drop(aof);
     let _ = std::fs::remove_dir_all(&dir);

@@ -34,11 +34,12 @@ async fn concurrent_batches_upserting_the_same_users_neither_deadlock_nor_spool(
     let spool = Spool::connect(&redis_url(), &app.settings.redis.prefix, 1_000_000, u64::MAX)
         .await
         .expect("spool");
-    let writers: Vec<LogWriter> = futures::future::join_all((0..WRITERS).map(|_| start_writer(&app.settings)))
-        .await
-        .into_iter()
-        .map(|w| w.expect("writer starts"))
-        .collect();
+    let writers: Vec<LogWriter> =
+        futures::future::join_all((0..WRITERS).map(|_| start_writer(&app.settings)))
+            .await
+            .into_iter()
+            .map(|w| w.expect("writer starts"))
+            .collect();
 
     // The newest seen_at per user, as written by anyone.
     let newest: Arc<Mutex<HashMap<i64, DateTime<Utc>>>> = Arc::default();
@@ -99,7 +100,10 @@ async fn concurrent_batches_upserting_the_same_users_neither_deadlock_nor_spool(
     for log in &writers {
         let report = log.flush().await;
         assert_eq!((report.spooled, report.held), (0, 0), "{report:?}");
-        assert!(report.postgres_up, "a writer thought Postgres was down: {report:?}");
+        assert!(
+            report.postgres_up,
+            "a writer thought Postgres was down: {report:?}"
+        );
     }
     let deadlocks = deadlocks(&app).await - deadlocks_before;
     println!(
@@ -112,10 +116,11 @@ async fn concurrent_batches_upserting_the_same_users_neither_deadlock_nor_spool(
         .await
         .unwrap();
     assert_eq!(rejected, 0, "Postgres refused rows");
-    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as("SELECT user_id, last_seen FROM users ORDER BY user_id")
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
+    let rows: Vec<(i64, DateTime<Utc>)> =
+        sqlx::query_as("SELECT user_id, last_seen FROM users ORDER BY user_id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     let newest = newest.lock().await;
     assert_eq!(rows.len(), USERS as usize);
     for (user_id, last_seen) in rows {
@@ -130,9 +135,10 @@ async fn concurrent_batches_upserting_the_same_users_neither_deadlock_nor_spool(
 }
 
 async fn deadlocks(app: &TestApp) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     n
 }

@@ -48,7 +48,10 @@ async fn with_postgres_down_reads_answer_the_user_instead_of_dead_lettering() {
     proxy.restore();
     say(&app, &app.worker, message(810_005, "/alerts")).await;
     let list = last_sent_contains(&app, "#1 AAPL > 900.00").await;
-    assert!(!list.contains("950"), "the alert asked for during the outage was not added: {list}");
+    assert!(
+        !list.contains("950"),
+        "the alert asked for during the outage was not added: {list}"
+    );
     app.cleanup().await;
 }
 
@@ -65,10 +68,17 @@ async fn adding_an_alert_twice_for_the_same_request_adds_it_once() {
         .unwrap()
         .expect("the same alert");
     assert_eq!(first, retried);
-    let other = alerts::insert(&app.db, CHAT, &format!("{CHAT}:u820002"), "AAPL", Direction::Above, 200.0)
-        .await
-        .unwrap()
-        .expect("a second request adds a second alert");
+    let other = alerts::insert(
+        &app.db,
+        CHAT,
+        &format!("{CHAT}:u820002"),
+        "AAPL",
+        Direction::Above,
+        200.0,
+    )
+    .await
+    .unwrap()
+    .expect("a second request adds a second alert");
     assert_ne!(other.id, first.id);
     let listed = alerts::list(&app.db, CHAT).await.unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
@@ -86,14 +96,18 @@ async fn adding_an_alert_twice_for_the_same_request_adds_it_once() {
 
 #[tokio::test]
 async fn a_statement_running_past_the_timeout_is_cancelled_and_counts_as_unavailable() {
-    let app = TestApp::spawn_with(|fig| fig.merge(Serialized::default("database.statement_timeout_ms", 200))).await;
+    let app =
+        TestApp::spawn_with(|fig| fig.merge(Serialized::default("database.statement_timeout_ms", 200))).await;
     let store = ava::store::Store::connect_lazy(&app.settings.database).unwrap();
     // A hung Postgres, as far as this session can tell: the statement would take 30 s.
     let err = sqlx::query("SELECT pg_sleep(30)")
         .execute(store.pool())
         .await
         .expect_err("cancelled by statement_timeout");
-    let code = err.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
+    let code = err
+        .as_database_error()
+        .and_then(|db| db.code())
+        .map(|c| c.into_owned());
     assert_eq!(code.as_deref(), Some("57014"), "{err}");
     assert_eq!(
         ava::store::batch::classify(&err),

@@ -23,9 +23,14 @@ use crate::harness::{SECRET, TestApp, fixture};
 
 /// A spool handle on the app's own Redis keys, as another process would see them.
 async fn spool_of(app: &TestApp) -> Spool {
-    Spool::connect(&crate::harness::redis_url(), &app.settings.redis.prefix, 1_000, u64::MAX)
-        .await
-        .expect("spool connects")
+    Spool::connect(
+        &crate::harness::redis_url(),
+        &app.settings.redis.prefix,
+        1_000,
+        u64::MAX,
+    )
+    .await
+    .expect("spool connects")
 }
 
 #[tokio::test]
@@ -392,7 +397,11 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
         ("job_attempt", Some("23514"), None),
         "kept with its kind and Postgres' error: {kept:?}"
     );
-    assert!(kept.error.contains("job_attempts_outcome_check"), "{}", kept.error);
+    assert!(
+        kept.error.contains("job_attempts_outcome_check"),
+        "{}",
+        kept.error
+    );
     assert!(
         spool_of(&app).await.rejected().await.unwrap().is_empty(),
         "kept in Postgres, not in the Redis fallback list"
@@ -411,20 +420,36 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
     .unwrap();
     println!("{listed}");
     assert!(listed.starts_with("1 open rejected row(s)"), "{listed}");
-    assert!(listed.contains(&format!("#{}", kept.id)) && listed.contains("SQLSTATE 23514"), "{listed}");
+    assert!(
+        listed.contains(&format!("#{}", kept.id)) && listed.contains("SQLSTATE 23514"),
+        "{listed}"
+    );
     let replay = |all: bool, ids: Vec<i64>| {
         store(ava::ops::rejected::StoreCommand::Rejected(
-            ava::ops::rejected::RejectedCommand::Replay { ids, all, json: false },
+            ava::ops::rejected::RejectedCommand::Replay {
+                ids,
+                all,
+                json: false,
+            },
         ))
     };
     let refused = replay(false, vec![]).await.unwrap_err().to_string();
-    assert!(refused.contains("--all"), "replaying everything needs --all: {refused}");
+    assert!(
+        refused.contains("--all"),
+        "replaying everything needs --all: {refused}"
+    );
 
     // Replayed before the cause is fixed: refused again, kept open.
     let again = replay(true, vec![]).await.unwrap();
     println!("{again}");
     assert!(again.contains("refused again 1 row(s)"), "{again}");
-    assert_eq!(ava::store::rejected::list(&app.db, false, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        ava::store::rejected::list(&app.db, false, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // The operator fixes the cause (here: the check accepts the outcome); replay writes the row once.
     sqlx::query("ALTER TABLE job_attempts DROP CONSTRAINT job_attempts_outcome_check")
@@ -439,7 +464,13 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
         .await
         .unwrap();
     assert_eq!(outcome, "exploded");
-    assert!(ava::store::rejected::list(&app.db, false, 10).await.unwrap().is_empty(), "no longer open");
+    assert!(
+        ava::store::rejected::list(&app.db, false, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no longer open"
+    );
     let twice = replay(true, vec![]).await.unwrap();
     assert!(twice.starts_with("nothing to replay"), "{twice}");
     let json = store(ava::ops::rejected::StoreCommand::Rejected(
