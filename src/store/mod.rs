@@ -5,6 +5,7 @@
 //! - [`writer`]: [`LogWriter`], the only way log rows reach Postgres; never makes a caller wait
 //!   on Postgres.
 //! - [`batch`]: one batch into Postgres (multi-row `INSERT … UNNEST`, idempotent).
+//! - [`failure`]: whether a failed write means unavailable, a lost race, or refused rows.
 //! - [`spool`]: the bounded Redis spool used during outages.
 //! - [`rejected`]: rows Postgres refused, kept with their error, listed and replayed.
 //! - [`retention`]: deletes rows past each table's period.
@@ -12,6 +13,7 @@
 
 pub mod alerts;
 pub mod batch;
+pub mod failure;
 pub mod metrics;
 pub mod prices;
 pub mod rejected;
