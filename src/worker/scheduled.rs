@@ -28,6 +28,20 @@ fn retry(e: impl std::fmt::Display) -> Outcome {
     Outcome::Retry(e.to_string())
 }
 
+/// A Postgres failure in a periodic job (alert monitor, data collector, retention): while Postgres
+/// is unreachable the tick is skipped, done, with a warning; the next tick tries again. Retrying
+/// it would only fill the dead-letter queue with ticks during an outage. Other errors retry.
+fn skip_tick_if_unavailable(job: &Job) -> impl Fn(sqlx::Error) -> Outcome + '_ {
+    move |e| {
+        if crate::store::failure::classify(&e) == crate::store::failure::Failure::Unavailable {
+            tracing::warn!(kind = %job.kind, error = %e, "Postgres unreachable; skipping this tick, the next one tries again");
+            Outcome::Done
+        } else {
+            retry(e)
+        }
+    }
+}
+
 fn classify(result: Result<(), TelegramError>) -> Outcome {
     match result {
         Ok(()) => Outcome::Done,
@@ -95,8 +109,10 @@ impl Worker {
 
     /// Quotes every alerted symbol once and fires crossed alerts: each notifies exactly once per
     /// arming (the notification's job id is the alert's id and generation), then stays off.
-    async fn monitor_alerts(&self, _job: &Job) -> Result<Outcome, Outcome> {
-        let armed = alerts::armed(self.store.pool()).await.map_err(retry)?;
+    async fn monitor_alerts(&self, job: &Job) -> Result<Outcome, Outcome> {
+        let armed = alerts::armed(self.store.pool())
+            .await
+            .map_err(skip_tick_if_unavailable(job))?;
         let symbols: BTreeSet<&str> = armed.iter().map(|a| a.alert.symbol.as_str()).collect();
         for symbol in symbols {
             let quote = match self.conv.integrations.quote(symbol).await {
@@ -125,9 +141,11 @@ impl Worker {
                 if let Enqueued::Duplicate = self.broker.enqueue(notify).await.map_err(retry)? {
                     tracing::debug!(alert_id = alert.id, "alert notification already queued");
                 }
+                // Skipped while Postgres is down: the next tick finds the alert armed again and
+                // its notification's id dedupes, then disarms it.
                 alerts::disarm(self.store.pool(), alert.id, armed.generation, quote.price)
                     .await
-                    .map_err(retry)?;
+                    .map_err(skip_tick_if_unavailable(job))?;
             }
         }
         Ok(Outcome::Done)
@@ -150,10 +168,14 @@ impl Worker {
     }
 
     /// Records a quote per watched symbol (the watchlist plus alerted symbols).
-    async fn collect_prices(&self, _job: &Job) -> Result<Outcome, Outcome> {
+    async fn collect_prices(&self, job: &Job) -> Result<Outcome, Outcome> {
         let pool = self.store.pool();
         let mut symbols: BTreeSet<String> = self.conv.watchlist.iter().cloned().collect();
-        symbols.extend(alerts::watched_symbols(pool).await.map_err(retry)?);
+        symbols.extend(
+            alerts::watched_symbols(pool)
+                .await
+                .map_err(skip_tick_if_unavailable(job))?,
+        );
         let mut recorded = 0;
         for symbol in &symbols {
             match self.conv.integrations.quote(symbol).await {
@@ -163,7 +185,9 @@ impl Worker {
                         price: q.price,
                         volume: q.volume,
                     };
-                    prices::record(pool, symbol, &[point]).await.map_err(retry)?;
+                    prices::record(pool, symbol, &[point])
+                        .await
+                        .map_err(skip_tick_if_unavailable(job))?;
                     recorded += 1;
                 }
                 Err(e) => tracing::warn!(symbol, error = %e, "data collector cannot quote"),
@@ -181,7 +205,7 @@ impl Worker {
         let now = chrono::DateTime::from_timestamp_millis(at_ms as i64).unwrap_or_else(chrono::Utc::now);
         let report = crate::store::retention::run(self.store.pool(), &self.retention, now)
             .await
-            .map_err(retry)?;
+            .map_err(skip_tick_if_unavailable(job))?;
         tracing::info!(deleted = ?report.deleted, "retention applied");
         Ok(Outcome::Done)
     }
