@@ -102,11 +102,13 @@ async fn config_get<C: ConnectionLike + Send>(
     .map_err(|_| RedisCheckError::Timeout(TIMEOUT))?;
     match answer {
         Ok(pair) => Ok(pair.into_iter().nth(1)),
-        // An error reply (unknown command, NOPERM) means Redis is there but will not say.
-        Err(e) if e.code().is_some() => {
-            tracing::debug!(error = %e, setting = name, "CONFIG GET refused");
+        // The connection itself failed: Redis is not there, which start-up must report.
+        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => Err(e.into()),
+        // An error reply (unknown command, NOPERM) or an answer of another shape (a cluster's
+        // aggregated reply) means Redis is there but will not say plainly.
+        Err(e) => {
+            tracing::debug!(error = %e, setting = name, "CONFIG GET gave no plain answer");
             Ok(None)
         }
-        Err(e) => Err(e.into()),
     }
 }

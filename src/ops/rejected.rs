@@ -50,7 +50,7 @@ pub enum RejectedCommand {
 /// Runs `command`; returns what to print.
 pub async fn run(settings: &Settings, command: StoreCommand) -> anyhow::Result<String> {
     let StoreCommand::Rejected(command) = command;
-    let store = Store::connect_lazy(&settings.database)?;
+    let store = Store::connect_lazy(&settings.database, 0)?;
     let pool = store.pool();
     match command {
         RejectedCommand::List { all, limit, json } => {

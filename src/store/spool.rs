@@ -11,7 +11,8 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use redis::{AsyncCommands, Script};
+use workers::RedisConn;
 
 use super::rows::LogRow;
 
@@ -41,7 +42,7 @@ const DRAIN_LOCK_TTL: Duration = Duration::from_secs(30);
 /// Handle to the spool list, its drain lock and the list of rejected rows.
 #[derive(Clone)]
 pub struct Spool {
-    redis: ConnectionManager,
+    redis: RedisConn,
     list: String,
     bytes: String,
     lock: String,
@@ -51,17 +52,12 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Connects to Redis at `url`; keys live under `prefix` with one hash tag, so the Lua scripts
-    /// touch a single Redis Cluster slot. `bound` is in rows, `max_bytes` in bytes of encoded rows.
-    pub async fn connect(url: &str, prefix: &str, bound: u64, max_bytes: u64) -> Result<Self, SpoolError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2);
-        let redis = ConnectionManager::new_with_config(client, config).await?;
+    /// A spool over the process' Redis handle; keys live under `prefix` with one hash tag, so
+    /// the Lua scripts touch a single Redis Cluster slot. `bound` is in rows, `max_bytes` in bytes
+    /// of encoded rows.
+    pub fn new(redis: RedisConn, prefix: &str, bound: u64, max_bytes: u64) -> Self {
         let base = format!("{prefix}:{{{prefix}:store}}");
-        Ok(Self {
+        Self {
             redis,
             list: format!("{base}:spool"),
             bytes: format!("{base}:spool:bytes"),
@@ -69,7 +65,7 @@ impl Spool {
             rejected: format!("{base}:rejected"),
             bound,
             max_bytes,
-        })
+        }
     }
 
     /// Rows waiting in the spool.

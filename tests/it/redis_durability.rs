@@ -74,8 +74,14 @@ async fn every_role_refuses_a_redis_that_may_evict_and_names_the_setting() {
     settings.redis.url = ava::config::Secret::new(lru.url());
     let stop = Shutdown::new();
     let roles: [(&str, anyhow::Result<()>); 3] = [
-        ("ingress", ava::ingress::run(settings.clone(), stop.clone()).await),
-        ("worker", ava::worker::run(settings.clone(), stop.clone()).await),
+        (
+            "ingress",
+            ava::ingress::run(settings.clone(), None, stop.clone()).await,
+        ),
+        (
+            "worker",
+            ava::worker::run(settings.clone(), None, stop.clone()).await,
+        ),
         (
             "scheduler",
             ava::scheduler::run(settings.clone(), stop.clone()).await,

@@ -10,13 +10,13 @@ use std::{
     time::Duration,
 };
 
-use ava::store::{LogWriter, Spool, UserBlocked, UserSeen, start_writer};
+use ava::store::{LogWriter, Spool, UserBlocked, UserSeen};
 use chrono::{DateTime, Utc};
 use figment::providers::Serialized;
 use rand::seq::SliceRandom;
 use tokio::sync::Mutex;
 
-use crate::harness::{TestApp, redis_url};
+use crate::harness::TestApp;
 
 const WRITERS: usize = 3;
 const USERS: i64 = 40;
@@ -31,15 +31,17 @@ async fn concurrent_batches_upserting_the_same_users_neither_deadlock_nor_spool(
     })
     .await;
     let deadlocks_before = deadlocks(&app).await;
-    let spool = Spool::connect(&redis_url(), &app.settings.redis.prefix, 1_000_000, u64::MAX)
-        .await
-        .expect("spool");
-    let writers: Vec<LogWriter> =
-        futures::future::join_all((0..WRITERS).map(|_| start_writer(&app.settings)))
-            .await
-            .into_iter()
-            .map(|w| w.expect("writer starts"))
-            .collect();
+    let spool = Spool::new(
+        app.backends.redis.clone(),
+        &app.settings.redis.prefix,
+        1_000_000,
+        u64::MAX,
+    );
+    // Each writer as in its own process: its own Redis handle and Postgres pool.
+    let mut writers: Vec<LogWriter> = Vec::new();
+    for _ in 0..WRITERS {
+        writers.push(crate::harness::backends(&app.settings).await.log);
+    }
 
     // The newest seen_at per user, as written by anyone.
     let newest: Arc<Mutex<HashMap<i64, DateTime<Utc>>>> = Arc::default();

@@ -2,7 +2,7 @@
 //! right now" at once, the job ends done, nothing is retried into the dead-letter queue. And an
 //! alert added twice by the same request (a retried job) is one alert.
 
-use ava::{conversation::Direction, scheduler::jobs, store::alerts};
+use ava::{conversation::Direction, jobs, store::alerts};
 use figment::providers::Serialized;
 use workers::{Broker, Lane, NewJob};
 
@@ -44,7 +44,7 @@ async fn with_postgres_down_reads_answer_the_user_instead_of_dead_lettering() {
     }
     // The periodic jobs that read Postgres skip their tick instead of retrying it into the
     // dead-letter queue; the next tick tries again.
-    let broker = app.broker().await;
+    let broker = app.broker();
     for kind in [jobs::ALERT_MONITOR, jobs::DATA_COLLECTOR, jobs::RETENTION] {
         let tick = serde_json::to_vec(&jobs::Tick {
             at_ms: workers::system_now_ms(),
@@ -112,7 +112,7 @@ async fn adding_an_alert_twice_for_the_same_request_adds_it_once() {
 async fn a_statement_running_past_the_timeout_is_cancelled_and_counts_as_unavailable() {
     let app =
         TestApp::spawn_with(|fig| fig.merge(Serialized::default("database.statement_timeout_ms", 200))).await;
-    let store = ava::store::Store::connect_lazy(&app.settings.database).unwrap();
+    let store = ava::store::Store::connect_lazy(&app.settings.database, 0).unwrap();
     // A hung Postgres, as far as this session can tell: the statement would take 30 s.
     let err = sqlx::query("SELECT pg_sleep(30)")
         .execute(store.pool())

@@ -23,14 +23,10 @@ use crate::harness::{SECRET, TestApp, fixture};
 
 /// A spool handle on the app's own Redis keys, as another process would see them.
 async fn spool_of(app: &TestApp) -> Spool {
-    Spool::connect(
-        &crate::harness::redis_url(),
-        &app.settings.redis.prefix,
-        1_000,
-        u64::MAX,
-    )
-    .await
-    .expect("spool connects")
+    let redis = workers::RedisConn::connect_url(&crate::harness::redis_url())
+        .await
+        .expect("Redis is reachable");
+    Spool::new(redis, &app.settings.redis.prefix, 1_000, u64::MAX)
 }
 
 #[tokio::test]

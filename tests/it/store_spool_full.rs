@@ -102,12 +102,9 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
     let app = TestApp::spawn().await;
     let url = crate::harness::redis_url();
     let prefix = &app.settings.redis.prefix;
-    let first = ava::store::Spool::connect(&url, prefix, 100, u64::MAX)
-        .await
-        .unwrap();
-    let second = ava::store::Spool::connect(&url, prefix, 100, u64::MAX)
-        .await
-        .unwrap();
+    let conn = || async { workers::RedisConn::connect_url(&url).await.unwrap() };
+    let first = ava::store::Spool::new(conn().await, prefix, 100, u64::MAX);
+    let second = ava::store::Spool::new(conn().await, prefix, 100, u64::MAX);
     let rows: Vec<ava::store::LogRow> = (0..3).map(|n| violation(n).into()).collect();
     assert_eq!(first.append(&rows).await.unwrap(), 3);
 
@@ -157,9 +154,8 @@ async fn the_spool_is_bounded_in_bytes_as_well_as_rows() {
     };
     // Room for about four rows' bytes, and rows to spare.
     let bound = size(&rows[..4]) + 10;
-    let spool = ava::store::Spool::connect(&url, prefix, 1_000, bound)
-        .await
-        .unwrap();
+    let redis = workers::RedisConn::connect_url(&url).await.unwrap();
+    let spool = ava::store::Spool::new(redis, prefix, 1_000, bound);
 
     // An empty spool takes a batch even past the byte bound (it could never fit otherwise).
     assert_eq!(spool.append(&rows[..6]).await.unwrap(), 6);
