@@ -462,7 +462,7 @@ async fn the_final_attempt_of_a_dead_lettered_job_is_recorded_as_dead() {
         .with_priority(1)
         .mount(&app.telegram)
         .await;
-    let notice = json!({"update_id": 2, "chat_id": 424242002, "text": "slow down"});
+    let notice = json!({"update_id": 2, "chat_id": 424242002, "user_id": 424242002, "text": "slow down"});
     app.broker()
         .enqueue(
             NewJob::new(
