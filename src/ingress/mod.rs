@@ -58,8 +58,13 @@ impl Ingress {
     /// the process' log writer.
     pub fn build(backends: &Backends, settings: &Settings) -> Self {
         crate::ops::metrics::install();
-        let acceptor = Acceptor::new(backends, settings)
-            .with_violation_sink(Arc::new(RecordedViolations::new(backends.log.clone())));
+        let acceptor = Acceptor::new(
+            backends,
+            &settings.ingress,
+            &settings.lanes,
+            &settings.inbound_limit,
+        )
+        .with_violation_sink(Arc::new(RecordedViolations::new(backends.log.clone())));
         let state = IngressState {
             acceptor: acceptor.clone(),
             secret: Arc::from(settings.webhook.secret.expose()),

@@ -7,18 +7,20 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
-use teloxide_core::types::{Message, Update, UpdateKind};
+use serde_json::Value;
+use teloxide_core::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, Message, ParseMode, Update, UpdateKind,
+};
 use workers::Outcome;
 
 use super::{Worker, chat_state::ChatStates};
 use crate::{
     app::Backends,
     config::Settings,
-    conversation::{Button, Effect, Event, Media, Reply, step, text_event},
+    conversation::{Button, Effect, Event, Media, step, text_event},
     integrations::Integrations,
     store::{self, ConversationTransition, OutboundLogRow, UserBlocked},
-    telegram::{Inbound, TelegramError},
+    telegram::{AnswerCallbackQuery, EditMessageText, Inbound, SendMessage, TelegramError},
 };
 
 /// Most request → answer rounds one event may take; more means a loop in the state machine.
@@ -135,27 +137,44 @@ fn media_of(message: &Message) -> Option<Media> {
     }
 }
 
-fn keyboard_json(rows: &[Vec<Button>]) -> Value {
-    let rows: Vec<Vec<Value>> = rows
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|b| json!({ "text": b.text, "callback_data": b.data }))
-                .collect()
-        })
-        .collect();
-    json!({ "inline_keyboard": rows })
+fn keyboard(rows: &[Vec<Button>]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(rows.iter().map(|row| {
+        row.iter()
+            .map(|b| InlineKeyboardButton::callback(b.text.clone(), b.data.clone()))
+    }))
 }
 
-fn message_body(chat_id: i64, reply: &Reply) -> Value {
-    let mut body = json!({ "chat_id": chat_id, "text": reply.text });
-    if let Some(rows) = &reply.keyboard {
-        body["reply_markup"] = keyboard_json(rows);
-    }
-    if reply.html {
-        body["parse_mode"] = json!("HTML");
-    }
-    body
+/// The Bot API call that carries out a Telegram effect, built from the typed methods.
+fn method_of(chat_id: i64, effect: &Effect) -> Option<(&'static str, Value)> {
+    let (method, body) = match effect {
+        Effect::Send(reply) => {
+            let mut message = SendMessage::new(chat_id, reply.text.clone());
+            message.parse_mode = reply.html.then_some(ParseMode::Html);
+            message.reply_markup = reply.keyboard.as_deref().map(keyboard);
+            ("sendMessage", encode(&message))
+        }
+        Effect::Edit { message_id, reply } => {
+            let mut edit = EditMessageText::new(chat_id, *message_id, reply.text.clone());
+            edit.parse_mode = reply.html.then_some(ParseMode::Html);
+            edit.reply_markup = reply.keyboard.as_deref().map(keyboard);
+            ("editMessageText", encode(&edit))
+        }
+        Effect::AnswerCallback { callback_id, text } => {
+            let answer = AnswerCallbackQuery {
+                callback_query_id: callback_id.clone(),
+                text: text.clone(),
+                show_alert: false,
+            };
+            ("answerCallbackQuery", encode(&answer))
+        }
+        Effect::Request(_) => return None,
+    };
+    Some((method, body))
+}
+
+/// Encodes a typed method: plain structs of strings and numbers, which always serialize.
+fn encode<T: serde::Serialize>(method: &T) -> Value {
+    serde_json::to_value(method).expect("Bot API methods serialize")
 }
 
 impl Worker {
@@ -323,21 +342,8 @@ impl Worker {
         update_id: Option<i64>,
         effect: &Effect,
     ) -> Result<(), TelegramError> {
-        let (method, body) = match effect {
-            Effect::Send(reply) => ("sendMessage", message_body(chat_id, reply)),
-            Effect::Edit { message_id, reply } => {
-                let mut body = message_body(chat_id, reply);
-                body["message_id"] = json!(message_id);
-                ("editMessageText", body)
-            }
-            Effect::AnswerCallback { callback_id, text } => {
-                let mut body = json!({ "callback_query_id": callback_id });
-                if let Some(text) = text {
-                    body["text"] = json!(text);
-                }
-                ("answerCallbackQuery", body)
-            }
-            Effect::Request(_) => return Ok(()),
+        let Some((method, body)) = method_of(chat_id, effect) else {
+            return Ok(());
         };
         self.call_logged(chat_id, update_id, method, &body).await
     }

@@ -50,7 +50,7 @@ impl Worker {
         Ok(Self {
             broker: backends.queue.clone(),
             outbound: backends
-                .outbound(settings)?
+                .outbound(&settings.telegram, &settings.outbound_limit)?
                 .with_pause_sink(Arc::new(pauses::RecordedPauses::new(log.clone()))),
             conv: conversation::ConversationDeps::new(backends, settings)?,
             log,
