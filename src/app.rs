@@ -41,11 +41,18 @@ impl Backends {
         let redis = RedisConn::connect(&target)
             .await
             .context("cannot connect to Redis at redis.url")?;
+        // Before anything is queued: a Redis that may evict must not be trusted with updates.
+        crate::ops::redis_check::check(&mut redis.clone()).await?;
         let prefix = settings.redis.prefix.as_str();
         let queue = RedisBroker::with_conn(redis.clone(), target, prefix, settings.queue.to_config())
             .context("queue settings ([queue], redis.prefix)")?;
         let store = Store::connect_lazy(&settings.database, settings.store.write_concurrency)?;
-        let spool = Spool::new(redis.clone(), prefix, settings.store.spool_max_rows);
+        let spool = Spool::new(
+            redis.clone(),
+            prefix,
+            settings.store.spool_max_rows,
+            settings.store.spool_max_bytes,
+        );
         let log = store::start_writer(store.pool().clone(), spool, &settings.store);
         Ok(Self {
             redis,

@@ -40,6 +40,9 @@ pub enum Command {
     /// The dead-letter queue: list, show, replay, purge, stats.
     #[command(subcommand)]
     Dlq(ops::dlq::DlqCommand),
+    /// The Postgres record: `ava store rejected list | replay` for the log rows Postgres refused.
+    #[command(subcommand)]
+    Store(ops::rejected::StoreCommand),
     /// The configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -109,5 +112,9 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Show) => unreachable!("handled before settings load"),
+        Command::Store(command) => {
+            print!("{}", ops::rejected::run(&settings, command).await?);
+            Ok(())
+        }
     }
 }

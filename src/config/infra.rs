@@ -66,6 +66,8 @@ pub struct DatabaseSettings {
     pub schema: String,
     /// Pool size.
     pub max_connections: u32,
+    /// Postgres cancels a statement that runs longer (0: no limit).
+    pub statement_timeout_ms: u64,
 }
 
 impl DatabaseSettings {
@@ -84,6 +86,12 @@ impl DatabaseSettings {
         }
         if self.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.statement_timeout_ms > 0 && self.statement_timeout_ms < 100 {
+            return Err(invalid(
+                "database.statement_timeout_ms",
+                "must be 0 (no limit) or at least 100",
+            ));
         }
         Ok(())
     }

@@ -320,6 +320,26 @@ mod tests {
         assert!(err.contains("store.batch_rows"), "{err}");
         let err = with("store.spool_max_rows", "10").unwrap_err().to_string();
         assert!(err.contains("store.spool_max_rows"), "{err}");
+        // Numbers, not strings: a string would fail on its type and name the key anyway.
+        let number = |key: &str, value: u64| {
+            Settings::from_figment(
+                Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default(key, value)),
+            )
+        };
+        let err = number("store.spool_max_bytes", 1000).unwrap_err().to_string();
+        assert!(
+            err.contains("store.spool_max_bytes") && err.contains("1 MiB"),
+            "{err}"
+        );
+        let err = number("database.statement_timeout_ms", 5)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.statement_timeout_ms") && err.contains("at least 100"),
+            "{err}"
+        );
+        let zero = number("database.statement_timeout_ms", 0);
+        assert!(zero.is_ok(), "0 means no limit: {:?}", zero.err());
     }
 
     // figment's Jail returns its own (large) error type.

@@ -16,6 +16,8 @@ pub struct StoreSettings {
     pub queue_rows: usize,
     /// Most rows the Redis spool holds while Postgres is down; past it the writer stops taking rows.
     pub spool_max_rows: u64,
+    /// Most bytes of encoded rows the spool holds; whichever bound comes first holds.
+    pub spool_max_bytes: u64,
     /// Batches written at once while Postgres is up (each on its own connection).
     pub write_concurrency: usize,
     /// A batch write that takes longer counts as "Postgres unreachable" and is spooled.
@@ -63,6 +65,12 @@ impl StoreSettings {
             return Err(invalid(
                 "store.spool_max_rows",
                 "must be at least store.batch_rows",
+            ));
+        }
+        if self.spool_max_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "store.spool_max_bytes",
+                "must be at least 1048576 (1 MiB)",
             ));
         }
         if !(1..=16).contains(&self.write_concurrency) {

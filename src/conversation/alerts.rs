@@ -81,4 +81,6 @@ pub enum AlertChange {
     Rearmed(Alert),
     /// No such alert in this chat (already deleted).
     NotFound(i64),
+    /// Postgres, where alerts live, is unreachable: nothing changed, the user is told so.
+    RecordsUnavailable,
 }

@@ -23,6 +23,9 @@ pub(crate) fn unavailable(e: &IntegrationError) -> String {
             "⚠️ {} is paused after repeated failures (retry in {retry_in_secs}s).",
             capitalise(service)
         ),
+        IntegrationError::Unavailable { service, .. } if *service == crate::integrations::RECORDS => {
+            "⚠️ I can't reach my records right now.".to_owned()
+        }
         IntegrationError::Unavailable { service, .. } => {
             format!("⚠️ {} isn't answering right now.", capitalise(service))
         }
@@ -250,6 +253,9 @@ pub(crate) fn alert_changed(change: &AlertChange) -> Effect {
         AlertChange::Deleted(a) => format!("Deleted alert #{} ({}).", a.id, a.label()),
         AlertChange::Rearmed(a) => format!("Alert #{} ({}) is on again.", a.id, a.label()),
         AlertChange::NotFound(id) => format!("Alert #{id} no longer exists."),
+        AlertChange::RecordsUnavailable => {
+            "⚠️ I can't reach my records right now. Try again in a minute.".to_owned()
+        }
     })
 }
 

@@ -193,7 +193,7 @@ impl Acceptor {
             return Ok(Accepted::Ignored { update_id, kind });
         }
         if let (Some(limiter), Some(user_id)) = (&self.inbound, update.user_id()) {
-            let verdict = limiter.take(user_id).await.map_err(unavailable)?;
+            let verdict = limiter.take(user_id, update_id).await.map_err(unavailable)?;
             if let Verdict::Exceeded { notify } = verdict {
                 self.record_violation(update, user_id, notify).await;
                 return Ok(Accepted::Limited { update_id, user_id });

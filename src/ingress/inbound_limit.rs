@@ -7,12 +7,22 @@ use workers::RedisConn;
 
 use crate::config::InboundLimitSettings;
 
-/// KEYS[1]: the user's bucket; KEYS[2]: "told this window" flag. ARGV: burst, refill per ms,
-/// notice window (s). Returns 1 allowed, 2 refused and the user should be told, 0 refused.
+/// KEYS[1]: the user's bucket; KEYS[2]: "told this window" flag; KEYS[3]: the update ids already
+/// judged (a sorted set by time, `a<id>` allowed, `r<id>` refused). ARGV: burst, refill per ms,
+/// notice window (s), update_id, how long ids are remembered (ms), most ids remembered.
+/// Returns 1 allowed, 2 refused and the user should be told, 0 refused.
 /// Redis' clock is used so replicas with skewed clocks agree.
+///
+/// A redelivered update (Telegram retries, a replica's retry) gets the verdict its first delivery
+/// got and costs no token: the broker drops it as a duplicate anyway, and charging the user for
+/// Telegram's retries would limit them for what they never sent.
 const TAKE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local remember = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - remember)
+if redis.call('ZSCORE', KEYS[3], 'a' .. ARGV[4]) then return 1 end
+if redis.call('ZSCORE', KEYS[3], 'r' .. ARGV[4]) then return 0 end
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -26,10 +36,20 @@ if tokens >= 1 then
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+redis.call('ZADD', KEYS[3], now, (allowed == 1 and 'a' or 'r') .. ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
+redis.call('PEXPIRE', KEYS[3], remember)
 if allowed == 1 then return 1 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return 2 end
 return 0
 ";
+
+/// How long an update's verdict is remembered for its redeliveries. Telegram retries within
+/// minutes; a redelivery later than this is charged like a new update (bounded memory beats a
+/// 24-hour list per user).
+const JUDGED_FOR: Duration = Duration::from_secs(3600);
+/// Most update ids remembered per user (the newest).
+const JUDGED_MAX: u64 = 1000;
 
 /// What the bucket says about one update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,19 +87,25 @@ impl InboundLimiter {
         }
     }
 
-    /// Takes one token from `user_id`'s bucket.
-    pub async fn take(&self, user_id: i64) -> Result<Verdict, redis::RedisError> {
-        // One hash tag per user: both keys of the script live in one Redis Cluster slot.
+    /// Takes one token from `user_id`'s bucket for `update_id`, unless that update was judged
+    /// already (a redelivery): then its first verdict stands and no token is taken.
+    pub async fn take(&self, user_id: i64, update_id: i64) -> Result<Verdict, redis::RedisError> {
+        // One hash tag per user: every key of the script lives in one Redis Cluster slot.
         let bucket = format!("{}:in:{{{user_id}}}:bucket", self.prefix);
         let told = format!("{}:in:{{{user_id}}}:told", self.prefix);
+        let judged = format!("{}:in:{{{user_id}}}:judged", self.prefix);
         let mut conn = self.redis.clone();
         let verdict: i64 = self
             .script
             .key(bucket)
             .key(told)
+            .key(judged)
             .arg(self.burst)
             .arg(self.refill_per_ms)
             .arg(self.notice_window.as_secs())
+            .arg(update_id)
+            .arg(JUDGED_FOR.as_millis() as u64)
+            .arg(JUDGED_MAX)
             .invoke_async(&mut conn)
             .await?;
         Ok(match verdict {

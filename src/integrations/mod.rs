@@ -25,6 +25,10 @@ pub use types::*;
 
 use crate::config::{BrokerSettings, CacheSettings, MarketDataSettings};
 
+/// The `service` of an [`IntegrationError::Unavailable`] that means AVA's own Postgres, for reads
+/// a user waits on (alerts, price history): the user hears "I can't reach my records right now".
+pub const RECORDS: &str = "records";
+
 /// Why an external call gave no answer. Classified once, where it is known.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IntegrationError {

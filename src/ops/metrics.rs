@@ -66,6 +66,8 @@ pub const CATALOGUE: &[&str] = &[
     crate::store::metrics::RECORD_WAITS,
     crate::store::metrics::POSTGRES_UP,
     crate::store::metrics::BATCH_SECONDS,
+    crate::store::metrics::BATCH_RETRIES,
+    crate::store::metrics::SPOOL_BYTES,
     crate::integrations::BREAKER_STATE,
     crate::integrations::CACHE_REQUESTS,
     crate::integrations::EXTERNAL_CALLS,

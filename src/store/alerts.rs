@@ -29,17 +29,34 @@ pub struct ArmedAlert {
     pub generation: i32,
 }
 
-/// Inserts an alert; `None` when the chat already has [`MAX_PER_CHAT`].
+/// Inserts an alert once per `request_key` (the chat and the event that asked): a retried job
+/// gets the alert its first attempt added, never a second one. `None` when the chat already has
+/// [`MAX_PER_CHAT`].
 pub async fn insert(
     pool: &PgPool,
     chat_id: i64,
+    request_key: &str,
     symbol: &str,
     direction: Direction,
     price: f64,
 ) -> Result<Option<Alert>, sqlx::Error> {
+    // Added already by an earlier attempt of the same job? Then that one is the answer.
+    if let Some(row) = sqlx::query(
+        "SELECT id, symbol, direction, price, armed FROM alerts WHERE chat_id = $1 AND request_key = $2",
+    )
+    .bind(chat_id)
+    .bind(request_key)
+    .fetch_optional(pool)
+    .await?
+    {
+        return Ok(Some(alert_of(&row)));
+    }
+    // Two attempts racing past the check above meet at the unique index: one inserts, the other
+    // reads the winner's row below.
     let row = sqlx::query(
-        "INSERT INTO alerts (chat_id, symbol, direction, price)
-         SELECT $1, $2, $3, $4 WHERE (SELECT count(*) FROM alerts WHERE chat_id = $1) < $5
+        "INSERT INTO alerts (chat_id, symbol, direction, price, request_key)
+         SELECT $1, $2, $3, $4, $6 WHERE (SELECT count(*) FROM alerts WHERE chat_id = $1) < $5
+         ON CONFLICT (chat_id, request_key) DO NOTHING
          RETURNING id, symbol, direction, price, armed",
     )
     .bind(chat_id)
@@ -47,9 +64,20 @@ pub async fn insert(
     .bind(direction.as_str())
     .bind(price)
     .bind(MAX_PER_CHAT)
+    .bind(request_key)
     .fetch_optional(pool)
     .await?;
-    Ok(row.as_ref().map(alert_of))
+    if let Some(row) = row {
+        return Ok(Some(alert_of(&row)));
+    }
+    let existing = sqlx::query(
+        "SELECT id, symbol, direction, price, armed FROM alerts WHERE chat_id = $1 AND request_key = $2",
+    )
+    .bind(chat_id)
+    .bind(request_key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(existing.as_ref().map(alert_of))
 }
 
 /// The chat's alerts, oldest first.

@@ -8,48 +8,55 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::rows::AccessDenied;
+pub use super::failure::{Failure, classify, classify_sqlstate, is_unavailable};
 use super::rows::{
     ConversationTransition, DeadLetter, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow, OutboundLogRow,
     RateLimitViolation, UserBlocked, UserSeen,
 };
 
-/// Whether an error means "Postgres is unreachable right now" (spool and retry later) rather than
-/// "this batch cannot be written" (a row is bad; retrying it unchanged would fail forever).
-pub fn is_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception, 53: insufficient resources, 57P: operator intervention
-            // (shutdown, restart), 40: serialization/deadlock — all pass with time.
-            code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57P")
-                || code.starts_with("40")
-        }),
-        _ => false,
-    }
-}
+/// Times a batch that lost a deadlock or serialization race is run again before giving up.
+const TRANSIENT_RETRIES: u32 = 8;
 
 /// Writes `rows` in one transaction. Rows of one kind keep their relative order; statements for
 /// different kinds are order-independent by construction (upserts compare timestamps).
+///
+/// Lock order: every batch locks tables in the same order and, within a table, keys in ascending
+/// order (upsert rows are deduplicated and sorted by key), so two batches touching the same users
+/// wait for each other instead of deadlocking. A deadlock that happens anyway (a user blocked in
+/// one batch and seen in another) or a serialization failure is retried here, with a short
+/// jittered pause, not reported as Postgres being down.
 pub async fn write_rows(pool: &PgPool, rows: &[LogRow]) -> Result<(), sqlx::Error> {
     let mut by_kind = Kinds::default();
     for row in rows {
         by_kind.push(row);
     }
+    let mut retries = 0;
+    loop {
+        match write_once(pool, &by_kind).await {
+            Err(e) if classify(&e) == Failure::Transient && retries < TRANSIENT_RETRIES => {
+                retries += 1;
+                metrics::counter!(super::metrics::BATCH_RETRIES).increment(1);
+                tracing::debug!(error = %e, retries, "log batch lost a lock race; writing it again");
+                let pause = 5u64 << retries.min(6);
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    pause + rand::random_range(0..=pause),
+                ))
+                .await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn write_once(pool: &PgPool, by_kind: &Kinds<'_>) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     if by_kind.needs_transaction() {
         let mut tx = conn.begin().await?;
-        write_kinds(&mut tx, &by_kind).await?;
+        write_kinds(&mut tx, by_kind).await?;
         tx.commit().await
     } else {
         // One statement is atomic by itself; BEGIN and COMMIT would only add round trips.
-        write_kinds(&mut conn, &by_kind).await
+        write_kinds(&mut conn, by_kind).await
     }
 }
 
@@ -117,9 +124,11 @@ impl<'a> Kinds<'a> {
     }
 }
 
-/// Keeps, per key, the last row for which `newer(candidate, kept)` holds. `ON CONFLICT DO UPDATE`
-/// refuses to touch one row twice in a statement, so upserts need unique keys per batch.
-fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
+/// Keeps, per key, the last row for which `newer(candidate, kept)` holds, in ascending key order.
+/// `ON CONFLICT DO UPDATE` refuses to touch one row twice in a statement, so upserts need unique
+/// keys per batch; ascending order makes every batch lock the rows of a table in the same order,
+/// which is what keeps concurrent batches from deadlocking.
+fn last_per_key<'a, T, K: std::hash::Hash + Ord + Clone>(
     rows: &[&'a T],
     key: impl Fn(&T) -> K,
     newer: impl Fn(&T, &T) -> bool,
@@ -136,6 +145,7 @@ fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
             }
         }
     }
+    kept.sort_by_key(|row| key(row));
     kept
 }
 
@@ -428,4 +438,17 @@ async fn insert_denials(conn: &mut PgConnection, rows: &[&AccessDenied]) -> Resu
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_rows_are_unique_and_in_ascending_key_order() {
+        let rows = [(5, 1), (1, 1), (5, 2), (3, 1), (1, 0)];
+        let refs: Vec<&(i64, i32)> = rows.iter().collect();
+        let kept = last_per_key(&refs, |r| r.0, |a, b| a.1 >= b.1);
+        assert_eq!(kept, vec![&(1, 1), &(3, 1), &(5, 2)]);
+    }
 }

@@ -5,21 +5,26 @@
 //! - [`writer`]: [`LogWriter`], the only way log rows reach Postgres; never makes a caller wait
 //!   on Postgres.
 //! - [`batch`]: one batch into Postgres (multi-row `INSERT … UNNEST`, idempotent).
+//! - [`failure`]: whether a failed write means unavailable, a lost race, or refused rows.
 //! - [`spool`]: the bounded Redis spool used during outages.
+//! - [`rejected`]: rows Postgres refused, kept with their error, listed and replayed.
 //! - [`retention`]: deletes rows past each table's period.
 //! - [`metrics`]: the store's metric names and help texts.
 
-use anyhow::Context as _;
 pub mod alerts;
 pub mod batch;
+pub mod failure;
 pub mod metrics;
 pub mod prices;
+pub mod rejected;
 pub mod retention;
 pub mod rows;
 pub mod spool;
 pub mod writer;
 
 use std::{str::FromStr, time::Duration};
+
+use anyhow::Context as _;
 
 use sqlx::{
     PgPool,
@@ -85,7 +90,12 @@ pub fn start_writer(pool: PgPool, spool: Spool, settings: &StoreSettings) -> Log
 fn lazy_pool(settings: &DatabaseSettings, max: u32, acquire_timeout: Duration) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose())
         .context("database.url is not a valid Postgres URL")?
-        .options([("search_path", settings.schema.as_str())])
+        // Set per session at connect: every query of every pool is bounded, a hung Postgres
+        // cannot hold a job (or the log writer) forever.
+        .options([
+            ("search_path", settings.schema.clone()),
+            ("statement_timeout", settings.statement_timeout_ms.to_string()),
+        ])
         // Names this process in pg_stat_activity, so an operator (and a test) can count its
         // connections.
         .application_name(&format!("ava-{}", std::process::id()));

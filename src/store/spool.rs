@@ -1,8 +1,10 @@
 //! The Redis spool: where log rows wait, in order and bounded, while Postgres is unreachable.
 //!
 //! One list per deployment (`<prefix>:{<prefix>:store}:spool`, shared by every worker process) holds
-//! one JSON-encoded [`LogRow`] per entry. Appends check the bound atomically in Lua, so processes
-//! together never exceed it. One process at a time drains, under a lease lock: it reads the head,
+//! one JSON-encoded [`LogRow`] per entry; a counter beside it (`…:spool:bytes`) holds the entries'
+//! total size. Appends check both bounds (`store.spool_max_rows`, `store.spool_max_bytes`)
+//! atomically in Lua, so processes together never exceed them: a few large rows (raw updates carry
+//! user text) cannot fill Redis' memory while the row count still looks small. One process at a time drains, under a lease lock: it reads the head,
 //! writes it to Postgres, then trims it off only if it still holds the lock. A drainer that dies
 //! between write and trim leaves rows that are written again by the next one, which the tables'
 //! unique keys absorb: each row lands exactly once.
@@ -20,13 +22,17 @@ pub enum SpoolError {
     /// Redis is unreachable or answered with an error.
     #[error("Redis spool unavailable: {0}")]
     Redis(#[from] redis::RedisError),
-    /// Appending would exceed `store.spool_max_rows`.
-    #[error("spool full: {len} rows spooled, bound is {bound} (store.spool_max_rows)")]
+    /// Appending would exceed `store.spool_max_rows` or `store.spool_max_bytes`.
+    #[error("spool full: {len} rows ({bytes} bytes) spooled, bound is {bound} ({setting})")]
     Full {
         /// Rows in the spool now.
         len: u64,
-        /// The bound.
+        /// Bytes in the spool now.
+        bytes: u64,
+        /// The bound reached, in rows or bytes.
         bound: u64,
+        /// The setting that bound is.
+        setting: &'static str,
     },
 }
 
@@ -38,22 +44,27 @@ const DRAIN_LOCK_TTL: Duration = Duration::from_secs(30);
 pub struct Spool {
     redis: RedisConn,
     list: String,
+    bytes: String,
     lock: String,
     rejected: String,
     bound: u64,
+    max_bytes: u64,
 }
 
 impl Spool {
     /// A spool over the process' Redis handle; keys live under `prefix` with one hash tag, so
-    /// the Lua scripts touch a single Redis Cluster slot.
-    pub fn new(redis: RedisConn, prefix: &str, bound: u64) -> Self {
+    /// the Lua scripts touch a single Redis Cluster slot. `bound` is in rows, `max_bytes` in bytes
+    /// of encoded rows.
+    pub fn new(redis: RedisConn, prefix: &str, bound: u64, max_bytes: u64) -> Self {
         let base = format!("{prefix}:{{{prefix}:store}}");
         Self {
             redis,
             list: format!("{base}:spool"),
+            bytes: format!("{base}:spool:bytes"),
             lock: format!("{base}:spool:lock"),
             rejected: format!("{base}:rejected"),
             bound,
+            max_bytes,
         }
     }
 
@@ -62,34 +73,59 @@ impl Spool {
         Ok(self.redis.clone().llen(&self.list).await?)
     }
 
-    /// Appends `rows` in order, all or none; refuses when the bound would be exceeded.
-    /// Returns the spool's new length.
+    /// Bytes of the rows waiting in the spool.
+    pub async fn spooled_bytes(&self) -> Result<u64, SpoolError> {
+        let bytes: Option<u64> = self.redis.clone().get(&self.bytes).await?;
+        Ok(bytes.unwrap_or(0))
+    }
+
+    /// Appends `rows` in order, all or none; refuses when a bound would be exceeded, except into
+    /// an empty spool (a batch bigger than `store.spool_max_bytes` alone would otherwise never
+    /// fit). Returns the spool's new length.
     pub async fn append(&self, rows: &[LogRow]) -> Result<u64, SpoolError> {
         // Iterating in Lua, not `unpack(ARGV)`: unpack has a stack limit of a few thousand values.
+        // An empty list resets the byte counter, so a counter left behind by a crash between
+        // trim and decrement cannot shrink the bound for good.
         static APPEND: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
             Script::new(
                 r"
                 local len = redis.call('LLEN', KEYS[1])
-                local n = #ARGV - 1
-                if len + n > tonumber(ARGV[1]) then return -len - 1 end
-                for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
-                return len + n
+                local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
+                if len == 0 then bytes = 0 end
+                local n = #ARGV - 2
+                local add = 0
+                for i = 3, #ARGV do add = add + #ARGV[i] end
+                if len > 0 and len + n > tonumber(ARGV[1]) then return {0, len, bytes} end
+                if len > 0 and bytes + add > tonumber(ARGV[2]) then return {-1, len, bytes} end
+                for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+                redis.call('SET', KEYS[2], bytes + add)
+                return {1, len + n, bytes + add}
                 ",
             )
         });
         let mut invocation = APPEND.key(&self.list);
+        invocation.key(&self.bytes);
         invocation.arg(self.bound);
+        invocation.arg(self.max_bytes);
         for row in rows {
             invocation.arg(encode(row));
         }
-        let answer: i64 = invocation.invoke_async(&mut self.redis.clone()).await?;
-        if answer < 0 {
-            return Err(SpoolError::Full {
-                len: (-answer - 1) as u64,
+        let (status, len, bytes): (i64, u64, u64) = invocation.invoke_async(&mut self.redis.clone()).await?;
+        match status {
+            1 => Ok(len),
+            0 => Err(SpoolError::Full {
+                len,
+                bytes,
                 bound: self.bound,
-            });
+                setting: "store.spool_max_rows",
+            }),
+            _ => Err(SpoolError::Full {
+                len,
+                bytes,
+                bound: self.max_bytes,
+                setting: "store.spool_max_bytes",
+            }),
         }
-        Ok(answer as u64)
     }
 
     /// Takes the drain lock for `token`; false when another process is draining.
@@ -128,11 +164,26 @@ impl Spool {
     /// Removes the first `n` entries and renews the lock, only if `token` still holds the lock.
     /// False means another drainer took over; it will handle (and harmlessly rewrite) these rows.
     pub async fn trim(&self, token: &str, n: usize) -> Result<bool, SpoolError> {
+        // The sizes are counted here, from the entries removed, so the counter matches the list
+        // whoever appended them.
         static TRIM: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
             Script::new(
                 r"
                 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-                redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+                local n = tonumber(ARGV[2])
+                local removed = 0
+                if n > 0 then
+                    for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, n - 1)) do
+                        removed = removed + #entry
+                    end
+                end
+                redis.call('LTRIM', KEYS[1], n, -1)
+                if redis.call('LLEN', KEYS[1]) == 0 then
+                    redis.call('DEL', KEYS[3])
+                else
+                    local left = tonumber(redis.call('GET', KEYS[3]) or '0') - removed
+                    redis.call('SET', KEYS[3], math.max(0, left))
+                end
                 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
                 return 1
                 ",
@@ -141,6 +192,7 @@ impl Spool {
         let done: i64 = TRIM
             .key(&self.list)
             .key(&self.lock)
+            .key(&self.bytes)
             .arg(token)
             .arg(n)
             .arg(DRAIN_LOCK_TTL.as_millis() as u64)

@@ -2,7 +2,8 @@
 //! spools them to Redis while Postgres is unreachable, and drains the spool, in order, once it is back.
 //!
 //! Where a row can be, in order: the in-process queue (`store.queue_rows`), the batch being
-//! written (`store.batch_rows`), the Redis spool (`store.spool_max_rows`), Postgres. Each stage is
+//! written (`store.batch_rows`), the Redis spool (`store.spool_max_rows` and
+//! `store.spool_max_bytes`), Postgres. Each stage is
 //! bounded; when the spool is full the writer stops taking rows, the queue fills and
 //! [`LogWriter::record`] waits: back-pressure reaches the worker, which stops leasing jobs, so
 //! updates wait in their durable lanes instead of rows being dropped. That is loud: an error log
@@ -27,6 +28,7 @@ use tokio::{
 use super::{
     batch::{is_unavailable, write_rows},
     metrics as m,
+    rejected::{self, Refusal},
     rows::LogRow,
     spool::{Spool, SpoolError, decode, encode},
 };
@@ -299,6 +301,11 @@ impl WriterTask {
             self.retry_at = Some(now + self.retry_delay);
         }
         metrics::gauge!(m::SPOOL_ROWS).set(self.spool_len as f64);
+        if self.spool_len == 0 {
+            metrics::gauge!(m::SPOOL_BYTES).set(0.0);
+        } else if let Ok(bytes) = self.spool.spooled_bytes().await {
+            metrics::gauge!(m::SPOOL_BYTES).set(bytes as f64);
+        }
         metrics::gauge!(m::ROWS_HELD).set(self.buffer.len() as f64);
     }
 
@@ -380,7 +387,8 @@ impl WriterTask {
         self.retry_delay = (self.retry_delay * 2).min(self.retry_max);
     }
 
-    /// Each row alone, so one bad row cannot hold back the others; bad rows go to the rejected list.
+    /// Each row alone, so one bad row cannot hold back the others; bad rows are kept in
+    /// `rejected_rows` with their error.
     async fn write_one_by_one(&mut self, rows: &[LogRow]) -> Result<(), sqlx::Error> {
         let mut bad = Vec::new();
         for row in rows {
@@ -388,15 +396,37 @@ impl WriterTask {
                 Ok(()) => {}
                 Err(e) if is_unavailable(&e) => return Err(e),
                 Err(e) => {
-                    tracing::error!(error = %e, kind = row.kind(), row = %encode(row), "Postgres refused a log row; kept in the rejected list");
-                    bad.push(encode(row));
+                    tracing::error!(error = %e, kind = row.kind(), row = %encode(row), "Postgres refused a log row; kept in rejected_rows (ava store rejected list)");
+                    bad.push(Refusal::new(row.kind(), encode(row), &e));
+                }
+            }
+        }
+        self.keep_rejected(bad).await
+    }
+
+    /// Keeps refused rows in `rejected_rows`. Postgres unreachable meanwhile is an error (the
+    /// caller keeps the whole batch, which is refused and kept again later); Postgres refusing
+    /// the keeping itself leaves the Redis list as the last resort.
+    async fn keep_rejected(&mut self, bad: Vec<Refusal>) -> Result<(), sqlx::Error> {
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let kept = match tokio::time::timeout(self.write_timeout, rejected::keep(&self.pool, &bad)).await {
+            Ok(result) => result,
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        };
+        match kept {
+            Ok(()) => {}
+            Err(e) if is_unavailable(&e) => return Err(e),
+            Err(e) => {
+                let entries: Vec<String> = bad.iter().map(|r| r.row_json.clone()).collect();
+                tracing::error!(error = %e, "cannot keep refused rows in rejected_rows; keeping them in the Redis list <prefix>:{{<prefix>:store}}:rejected");
+                if let Err(e) = self.spool.reject(&entries).await {
+                    tracing::error!(error = %e, rows = ?entries, "cannot keep rejected log rows in Redis either");
                 }
             }
         }
         metrics::counter!(m::ROWS_REJECTED).increment(bad.len() as u64);
-        if let Err(e) = self.spool.reject(&bad).await {
-            tracing::error!(error = %e, rows = ?bad, "cannot keep rejected log rows in Redis");
-        }
         Ok(())
     }
 
@@ -408,7 +438,12 @@ impl WriterTask {
                 self.spool_full = false;
                 self.buffer.clear();
             }
-            Err(SpoolError::Full { len, bound }) => {
+            Err(SpoolError::Full {
+                len,
+                bytes,
+                bound,
+                setting,
+            }) => {
                 self.spool_len = len;
                 self.spool_full = true;
                 metrics::counter!(m::SPOOL_FULL).increment(1);
@@ -419,9 +454,11 @@ impl WriterTask {
                     self.last_full_warning = Some(Instant::now());
                     tracing::error!(
                         spooled = len,
+                        spooled_bytes = bytes,
                         bound,
+                        setting,
                         held = self.buffer.len(),
-                        "log spool FULL (store.spool_max_rows): holding rows and pausing the worker until Postgres is back"
+                        "log spool FULL: holding rows and pausing the worker until Postgres is back"
                     );
                 }
             }
@@ -470,8 +507,13 @@ impl WriterTask {
                 match decode(entry) {
                     Ok(row) => rows.push(row),
                     Err(e) => {
-                        tracing::error!(error = %e, entry = %entry, "spooled log row does not decode; kept in the rejected list");
-                        undecodable.push(entry.clone());
+                        tracing::error!(error = %e, entry = %entry, "spooled log row does not decode; kept in rejected_rows");
+                        undecodable.push(Refusal {
+                            kind: "undecodable".into(),
+                            row_json: entry.clone(),
+                            error: format!("does not decode as a log row: {e}"),
+                            sqlstate: None,
+                        });
                     }
                 }
             }
@@ -483,8 +525,7 @@ impl WriterTask {
                     self.write_one_by_one(&rows).await?;
                 }
             }
-            metrics::counter!(m::ROWS_REJECTED).increment(undecodable.len() as u64);
-            self.spool.reject(&undecodable).await?;
+            self.keep_rejected(undecodable).await?;
             if !self.spool.trim(token, entries.len()).await? {
                 anyhow::bail!("lost the drain lock; another process continues");
             }

@@ -36,14 +36,18 @@ pub(super) fn attempt_hook(
     }
 }
 
-/// The `job_attempts` row of one attempt. A retryable failure whose attempts ran out is still
-/// `retry` (or `panic`): that is how the attempt ended; `retry_in_ms` is then empty and the
-/// dead letter says why the job stopped.
+/// The `job_attempts` row of one attempt. A retryable failure (or panic) whose attempts ran out
+/// reads `dead`: the job ended there, in the dead-letter queue, and a `retry` row would promise an
+/// attempt that never comes. A permanent failure reads `permanent` (it is dead-lettered too; the
+/// dead letter's class says so either way).
 pub(super) fn attempt_row(executed: &Executed, worker: &str) -> JobAttempt {
     let job = &executed.job;
     let (outcome, error) = match &executed.outcome {
         Outcome::Done => ("done", None),
         Outcome::Permanent(e) => ("permanent", Some(e.clone())),
+        Outcome::Retry(e) | Outcome::RetryAfter(_, e) if matches!(executed.settle, Settle::Dead { .. }) => {
+            ("dead", Some(e.clone()))
+        }
         Outcome::Retry(e) | Outcome::RetryAfter(_, e) if executed.panicked => ("panic", Some(e.clone())),
         Outcome::Retry(e) | Outcome::RetryAfter(_, e) => ("retry", Some(e.clone())),
     };
@@ -200,6 +204,20 @@ mod tests {
             ("done", None)
         );
         assert!(settled_dead_letter(&done).is_none());
+    }
+
+    #[test]
+    fn the_last_attempt_of_a_dead_lettered_job_reads_dead() {
+        let exhausted = Settle::Dead {
+            class: ErrorClass::RetriesExhausted,
+            error: "flaky".into(),
+        };
+        let e = executed(Outcome::Retry("flaky".into()), false, exhausted.clone());
+        let row = attempt_row(&e, "w");
+        assert_eq!((row.outcome.as_str(), row.retry_in_ms), ("dead", None));
+        assert_eq!(row.error.as_deref(), Some("flaky"));
+        let panicked = executed(Outcome::Retry("panic: x".into()), true, exhausted);
+        assert_eq!(attempt_row(&panicked, "w").outcome, "dead");
     }
 
     #[test]

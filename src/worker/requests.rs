@@ -1,15 +1,38 @@
 //! Answers the conversation's requests: market data, analysis, risk checks, orders, alerts,
-//! status. External failures become part of the answer (the user is told); Postgres or Redis
-//! failures are errors, and the job is retried.
+//! status. External failures become part of the answer (the user is told). So does Postgres
+//! being unreachable (a connection lost, a failover, a statement timeout): the user hears "I can't
+//! reach my records right now" at once, instead of the job retrying into the dead-letter queue
+//! while they hear nothing. Other Postgres errors (a lost lock race, a bug) and Redis failures
+//! are errors, and the job is retried.
 
 use chrono::{Duration, Utc};
 
 use super::Worker;
 use crate::{
     conversation::{AlertChange, Event, Fetched, PortfolioView, Request, risk, strategy},
+    integrations::RECORDS,
     integrations::{IntegrationError, PricePoint},
-    store::{alerts, prices},
+    store::{
+        alerts,
+        batch::{Failure, classify},
+        prices,
+    },
 };
+
+/// A Postgres result the user waits on: unreachable becomes an answer, other errors stay errors.
+fn from_records<T>(result: Result<T, sqlx::Error>) -> anyhow::Result<Fetched<T>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) if classify(&e) == Failure::Unavailable => {
+            tracing::warn!(error = %e, "Postgres unreachable for a user's request; telling the user");
+            Ok(Err(IntegrationError::Unavailable {
+                service: RECORDS,
+                reason: e.to_string(),
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
 
 impl Worker {
     /// The event answering `request`.
@@ -93,31 +116,40 @@ impl Worker {
                 direction,
                 price,
             } => {
+                // Keyed by the event, like orders: a retried job finds the alert it already added.
+                let key = format!("{chat_id}:{event_id}");
                 let result = match market.quote(&symbol).await {
-                    Ok(quote) => match alerts::insert(pool, chat_id, &symbol, direction, price).await? {
-                        Some(alert) => Ok((alert, quote.price)),
-                        None => Err(IntegrationError::Rejected(format!(
-                            "you already have {} alerts; delete one in /alerts first",
-                            alerts::MAX_PER_CHAT
-                        ))),
-                    },
+                    Ok(quote) => {
+                        match from_records(
+                            alerts::insert(pool, chat_id, &key, &symbol, direction, price).await,
+                        )? {
+                            Ok(Some(alert)) => Ok((alert, quote.price)),
+                            Ok(None) => Err(IntegrationError::Rejected(format!(
+                                "you already have {} alerts; delete one in /alerts first",
+                                alerts::MAX_PER_CHAT
+                            ))),
+                            Err(e) => Err(e),
+                        }
+                    }
                     Err(e) => Err(e),
                 };
                 Event::AlertSaved { result }
             }
             Request::ListAlerts => Event::Alerts {
-                result: Ok(alerts::list(pool, chat_id).await?),
+                result: from_records(alerts::list(pool, chat_id).await)?,
             },
             Request::DeleteAlert { id } => Event::AlertChanged {
-                change: match alerts::delete(pool, chat_id, id).await? {
-                    Some(alert) => AlertChange::Deleted(alert),
-                    None => AlertChange::NotFound(id),
+                change: match from_records(alerts::delete(pool, chat_id, id).await)? {
+                    Ok(Some(alert)) => AlertChange::Deleted(alert),
+                    Ok(None) => AlertChange::NotFound(id),
+                    Err(_) => AlertChange::RecordsUnavailable,
                 },
             },
             Request::RearmAlert { id } => Event::AlertChanged {
-                change: match alerts::rearm(pool, chat_id, id).await? {
-                    Some(alert) => AlertChange::Rearmed(alert),
-                    None => AlertChange::NotFound(id),
+                change: match from_records(alerts::rearm(pool, chat_id, id).await)? {
+                    Ok(Some(alert)) => AlertChange::Rearmed(alert),
+                    Ok(None) => AlertChange::NotFound(id),
+                    Err(_) => AlertChange::RecordsUnavailable,
                 },
             },
             Request::Status => Event::Status {
@@ -163,8 +195,18 @@ impl Worker {
     }
 
     /// Daily prices over `days` from `price_history`; when the table does not reach back far
-    /// enough yet, the provider's daily history fills it first.
+    /// enough yet, the provider's daily history fills it first. Postgres unreachable is an answer.
     pub(super) async fn series(&self, symbol: &str, days: u32) -> anyhow::Result<Fetched<Vec<PricePoint>>> {
+        match self.series_from_records(symbol, days).await {
+            Ok(series) => Ok(series),
+            Err(e) => match e.downcast::<sqlx::Error>() {
+                Ok(e) => from_records(Err(e)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    async fn series_from_records(&self, symbol: &str, days: u32) -> anyhow::Result<Fetched<Vec<PricePoint>>> {
         let pool = self.store.pool();
         let since = Utc::now() - Duration::days(i64::from(days));
         let mut points = prices::since(pool, symbol, since).await?;

@@ -167,20 +167,90 @@ async fn the_inbound_bucket_refills() {
     settings.refill_per_sec = 5.0;
     let redis = app.backends.redis.clone();
     let limiter = ava::ingress::InboundLimiter::new(redis, &app.settings.redis.prefix, &settings);
-    assert_eq!(limiter.take(1).await.unwrap(), Verdict::Allowed);
-    assert_eq!(limiter.take(1).await.unwrap(), Verdict::Allowed);
-    assert_eq!(limiter.take(1).await.unwrap(), Verdict::Exceeded { notify: true });
+    assert_eq!(limiter.take(1, 1).await.unwrap(), Verdict::Allowed);
+    assert_eq!(limiter.take(1, 2).await.unwrap(), Verdict::Allowed);
     assert_eq!(
-        limiter.take(1).await.unwrap(),
+        limiter.take(1, 3).await.unwrap(),
+        Verdict::Exceeded { notify: true }
+    );
+    assert_eq!(
+        limiter.take(1, 4).await.unwrap(),
         Verdict::Exceeded { notify: false }
     );
     assert_eq!(
-        limiter.take(2).await.unwrap(),
+        limiter.take(2, 5).await.unwrap(),
         Verdict::Allowed,
         "buckets are per user"
     );
     // One token comes back every 200 ms; 400 ms leaves a safe margin.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(limiter.take(1).await.unwrap(), Verdict::Allowed);
+    assert_eq!(limiter.take(1, 6).await.unwrap(), Verdict::Allowed);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_update_costs_the_user_nothing() {
+    let app = TestApp::spawn_with(|fig| {
+        // No refill to speak of: every token taken stays taken for the test.
+        fig.merge(Serialized::default("inbound_limit.refill_per_sec", 0.01))
+    })
+    .await;
+    let user = 5151;
+    let burst = app.settings.inbound_limit.burst as i64;
+    // Telegram delivers the same update 20 times (the webhook's 2xx got lost, say).
+    for _ in 0..20 {
+        assert_eq!(
+            app.post_update(message(9_001, user, "hi"), Some(SECRET)).await,
+            200
+        );
+    }
+    // The user still has burst - 1 tokens: that many new updates pass, the next is limited.
+    for id in 1..burst {
+        assert_eq!(
+            app.post_update(message(9_001 + id, user, "hi"), Some(SECRET))
+                .await,
+            200
+        );
+    }
+    assert_eq!(
+        app.post_update(message(9_001 + burst, user, "hi"), Some(SECRET))
+            .await,
+        200
+    );
+    let jobs = drain_jobs(&app.settings).await;
+    let mut updates: Vec<String> = jobs
+        .iter()
+        .filter(|j| j.kind == ava::jobs::TELEGRAM_UPDATE)
+        .map(|j| j.id.clone())
+        .collect();
+    updates.sort();
+    let expected: Vec<String> = (0..burst).map(|i| (9_001 + i).to_string()).collect();
+    assert_eq!(
+        updates, expected,
+        "the duplicate once, then burst - 1 new updates; the last one limited"
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j.kind == ava::jobs::RATE_LIMIT_NOTICE)
+            .count(),
+        1,
+        "the user is told once, for the update over the limit"
+    );
+
+    // A redelivery of the limited update is limited again, without a second notice.
+    let limiter = ava::ingress::InboundLimiter::new(
+        app.backends.redis.clone(),
+        &app.settings.redis.prefix,
+        &app.settings.inbound_limit,
+    );
+    assert_eq!(
+        limiter.take(user, 9_001 + burst).await.unwrap(),
+        Verdict::Exceeded { notify: false }
+    );
+    assert_eq!(
+        limiter.take(user, 9_001).await.unwrap(),
+        Verdict::Allowed,
+        "the first verdict stands"
+    );
     app.cleanup().await;
 }

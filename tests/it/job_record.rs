@@ -444,3 +444,52 @@ async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_final_attempt_of_a_dead_lettered_job_is_recorded_as_dead() {
+    let app = TestApp::spawn_with(|fig| {
+        fig.merge(Serialized::default("queue.backoff_base_ms", 10))
+            .merge(Serialized::default("queue.backoff_cap_ms", 20))
+            .merge(Serialized::default("queue.max_attempts", 2))
+    })
+    .await;
+    // Telegram fails every time (5xx: retry) until the attempts run out.
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/bot[^/]+/sendMessage$"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "ok": false, "error_code": 500, "description": "Internal Server Error"
+        })))
+        .with_priority(1)
+        .mount(&app.telegram)
+        .await;
+    let notice = json!({"update_id": 2, "chat_id": 424242002, "user_id": 424242002, "text": "slow down"});
+    app.broker()
+        .enqueue(
+            NewJob::new(
+                ava::jobs::RATE_LIMIT_NOTICE,
+                Lane::High,
+                "424242002",
+                notice.to_string().into_bytes(),
+            )
+            .with_id("notice-dead"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(run_next(&app).await, Outcome::Retry(_)));
+    assert!(matches!(run_next(&app).await, Outcome::Retry(_)));
+    flush(&app).await;
+
+    let summary: Vec<(i32, String, bool)> = attempts(&app, "notice-dead")
+        .await
+        .into_iter()
+        .map(|(n, outcome, _, retry_in, _, _, _)| (n, outcome, retry_in.is_some()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(1, "retry".to_owned(), true), (2, "dead".to_owned(), false)],
+        "the last attempt ended the job"
+    );
+    let dead = dead_letter(&app, "notice-dead").await.expect("dead letter row");
+    assert_eq!((dead.3.as_str(), dead.4), ("retries_exhausted", 2));
+    app.cleanup().await;
+}

@@ -26,7 +26,7 @@ async fn spool_of(app: &TestApp) -> Spool {
     let redis = workers::RedisConn::connect_url(&crate::harness::redis_url())
         .await
         .expect("Redis is reachable");
-    Spool::new(redis, &app.settings.redis.prefix, 1_000)
+    Spool::new(redis, &app.settings.redis.prefix, 1_000, u64::MAX)
 }
 
 #[tokio::test]
@@ -358,7 +358,7 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
         retry_after_ms: None,
         detail: None,
     };
-    let mut bad = JobAttempt {
+    let bad = JobAttempt {
         job_id: "j".into(),
         attempt: 1,
         kind: "k".into(),
@@ -381,13 +381,106 @@ async fn a_row_postgres_refuses_is_kept_aside_and_the_rest_are_written() {
         .await
         .unwrap();
     assert_eq!(n, 1, "the good row of the batch is written");
-    let rejected = spool_of(&app).await.rejected().await.unwrap();
+    let rejected = ava::store::rejected::list(&app.db, true, 10).await.unwrap();
     assert_eq!(rejected.len(), 1, "the bad row is kept, not dropped");
-    bad.outcome = "exploded".into();
+    let kept = &rejected[0];
     assert_eq!(
-        ava::store::spool::decode(&rejected[0]).unwrap(),
-        LogRow::from(bad)
+        ava::store::spool::decode(&kept.row_json).unwrap(),
+        LogRow::from(bad.clone())
     );
+    assert_eq!(
+        (kept.kind.as_str(), kept.sqlstate.as_deref(), kept.replayed_at),
+        ("job_attempt", Some("23514"), None),
+        "kept with its kind and Postgres' error: {kept:?}"
+    );
+    assert!(
+        kept.error.contains("job_attempts_outcome_check"),
+        "{}",
+        kept.error
+    );
+    assert!(
+        spool_of(&app).await.rejected().await.unwrap().is_empty(),
+        "kept in Postgres, not in the Redis fallback list"
+    );
+
+    // Listed by the CLI, with the error.
+    let store = |command| ava::ops::rejected::run(&app.settings, command);
+    let listed = store(ava::ops::rejected::StoreCommand::Rejected(
+        ava::ops::rejected::RejectedCommand::List {
+            all: false,
+            limit: 50,
+            json: false,
+        },
+    ))
+    .await
+    .unwrap();
+    println!("{listed}");
+    assert!(listed.starts_with("1 open rejected row(s)"), "{listed}");
+    assert!(
+        listed.contains(&format!("#{}", kept.id)) && listed.contains("SQLSTATE 23514"),
+        "{listed}"
+    );
+    let replay = |all: bool, ids: Vec<i64>| {
+        store(ava::ops::rejected::StoreCommand::Rejected(
+            ava::ops::rejected::RejectedCommand::Replay {
+                ids,
+                all,
+                json: false,
+            },
+        ))
+    };
+    let refused = replay(false, vec![]).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("--all"),
+        "replaying everything needs --all: {refused}"
+    );
+
+    // Replayed before the cause is fixed: refused again, kept open.
+    let again = replay(true, vec![]).await.unwrap();
+    println!("{again}");
+    assert!(again.contains("refused again 1 row(s)"), "{again}");
+    assert_eq!(
+        ava::store::rejected::list(&app.db, false, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The operator fixes the cause (here: the check accepts the outcome); replay writes the row once.
+    sqlx::query("ALTER TABLE job_attempts DROP CONSTRAINT job_attempts_outcome_check")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let done = replay(false, vec![kept.id]).await.unwrap();
+    println!("{done}");
+    assert_eq!(done, format!("replayed 1 row(s): #{}\n", kept.id));
+    let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM job_attempts WHERE job_id = 'j'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(outcome, "exploded");
+    assert!(
+        ava::store::rejected::list(&app.db, false, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no longer open"
+    );
+    let twice = replay(true, vec![]).await.unwrap();
+    assert!(twice.starts_with("nothing to replay"), "{twice}");
+    let json = store(ava::ops::rejected::StoreCommand::Rejected(
+        ava::ops::rejected::RejectedCommand::List {
+            all: true,
+            limit: 50,
+            json: true,
+        },
+    ))
+    .await
+    .unwrap();
+    let listed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed[0]["id"], json!(kept.id));
+    assert!(listed[0]["replayed_at"].is_string(), "{json}");
 
     app.cleanup().await;
 }

@@ -103,8 +103,8 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
     let url = crate::harness::redis_url();
     let prefix = &app.settings.redis.prefix;
     let conn = || async { workers::RedisConn::connect_url(&url).await.unwrap() };
-    let first = ava::store::Spool::new(conn().await, prefix, 100);
-    let second = ava::store::Spool::new(conn().await, prefix, 100);
+    let first = ava::store::Spool::new(conn().await, prefix, 100, u64::MAX);
+    let second = ava::store::Spool::new(conn().await, prefix, 100, u64::MAX);
     let rows: Vec<ava::store::LogRow> = (0..3).map(|n| violation(n).into()).collect();
     assert_eq!(first.append(&rows).await.unwrap(), 3);
 
@@ -126,10 +126,67 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
 
     let full = second.append(&vec![rows[0].clone(); 100]).await;
     assert!(
-        matches!(full, Err(ava::store::SpoolError::Full { len: 1, bound: 100 })),
+        matches!(
+            full,
+            Err(ava::store::SpoolError::Full {
+                len: 1,
+                bound: 100,
+                ..
+            })
+        ),
         "all or nothing at the bound: {full:?}"
     );
     assert_eq!(second.spooled_rows().await.unwrap(), 1);
 
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_spool_is_bounded_in_bytes_as_well_as_rows() {
+    let app = TestApp::spawn().await;
+    let url = crate::harness::redis_url();
+    let prefix = &app.settings.redis.prefix;
+    let rows: Vec<ava::store::LogRow> = (0..10).map(|n| violation(n).into()).collect();
+    let size = |rows: &[ava::store::LogRow]| -> u64 {
+        rows.iter()
+            .map(|r| ava::store::spool::encode(r).len() as u64)
+            .sum()
+    };
+    // Room for about four rows' bytes, and rows to spare.
+    let bound = size(&rows[..4]) + 10;
+    let redis = workers::RedisConn::connect_url(&url).await.unwrap();
+    let spool = ava::store::Spool::new(redis, prefix, 1_000, bound);
+
+    // An empty spool takes a batch even past the byte bound (it could never fit otherwise).
+    assert_eq!(spool.append(&rows[..6]).await.unwrap(), 6);
+    assert_eq!(spool.spooled_bytes().await.unwrap(), size(&rows[..6]));
+    let full = spool.append(&rows[6..7]).await;
+    assert!(
+        matches!(
+            full,
+            Err(ava::store::SpoolError::Full {
+                len: 6,
+                setting: "store.spool_max_bytes",
+                ..
+            })
+        ),
+        "past the byte bound: {full:?}"
+    );
+    assert_eq!(spool.spooled_rows().await.unwrap(), 6, "all or nothing");
+
+    // Draining frees bytes: after four rows leave, two rows' worth is used again.
+    assert!(spool.lock("drainer").await.unwrap());
+    assert!(spool.trim("drainer", 4).await.unwrap());
+    assert_eq!(spool.spooled_bytes().await.unwrap(), size(&rows[4..6]));
+    assert_eq!(spool.append(&rows[6..8]).await.unwrap(), 4);
+    assert_eq!(spool.spooled_bytes().await.unwrap(), size(&rows[4..8]));
+    assert!(spool.trim("drainer", 4).await.unwrap());
+    assert_eq!(
+        (
+            spool.spooled_rows().await.unwrap(),
+            spool.spooled_bytes().await.unwrap()
+        ),
+        (0, 0)
+    );
     app.cleanup().await;
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use workers::{Broker, Enqueued, Job, Lane, Outcome};
 
-use super::retry;
+use super::{retry, skip_tick_if_unavailable};
 use crate::{
     jobs::{AlertFired, Payload},
     store::alerts,
@@ -14,8 +14,10 @@ use crate::{
 impl Worker {
     /// Quotes every alerted symbol once and fires crossed alerts: each notifies exactly once per
     /// arming (the notification's job id is the alert's id and generation), then stays off.
-    pub(super) async fn monitor_alerts(&self, _job: &Job) -> Result<Outcome, Outcome> {
-        let armed = alerts::armed(self.store.pool()).await.map_err(retry)?;
+    pub(super) async fn monitor_alerts(&self, job: &Job) -> Result<Outcome, Outcome> {
+        let armed = alerts::armed(self.store.pool())
+            .await
+            .map_err(skip_tick_if_unavailable(job))?;
         let symbols: BTreeSet<&str> = armed.iter().map(|a| a.alert.symbol.as_str()).collect();
         for symbol in symbols {
             let quote = match self.conv.integrations.quote(symbol).await {
@@ -44,9 +46,11 @@ impl Worker {
                 if let Enqueued::Duplicate = self.broker.enqueue(notify).await.map_err(retry)? {
                     tracing::debug!(alert_id = alert.id, "alert notification already queued");
                 }
+                // Skipped while Postgres is down: the next tick finds the alert armed again and
+                // its notification's id dedupes, then disarms it.
                 alerts::disarm(self.store.pool(), alert.id, armed.generation, quote.price)
                     .await
-                    .map_err(retry)?;
+                    .map_err(skip_tick_if_unavailable(job))?;
             }
         }
         Ok(Outcome::Done)

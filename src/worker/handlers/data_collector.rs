@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use workers::{Job, Outcome};
 
-use super::retry;
+use super::skip_tick_if_unavailable;
 use crate::{
     integrations::PricePoint,
     store::{alerts, prices},
@@ -13,10 +13,14 @@ use crate::{
 
 impl Worker {
     /// Records a quote per watched symbol (the watchlist plus alerted symbols).
-    pub(super) async fn collect_prices(&self, _job: &Job) -> Result<Outcome, Outcome> {
+    pub(super) async fn collect_prices(&self, job: &Job) -> Result<Outcome, Outcome> {
         let pool = self.store.pool();
         let mut symbols: BTreeSet<String> = self.conv.watchlist.iter().cloned().collect();
-        symbols.extend(alerts::watched_symbols(pool).await.map_err(retry)?);
+        symbols.extend(
+            alerts::watched_symbols(pool)
+                .await
+                .map_err(skip_tick_if_unavailable(job))?,
+        );
         let mut recorded = 0;
         for symbol in &symbols {
             match self.conv.integrations.quote(symbol).await {
@@ -26,7 +30,9 @@ impl Worker {
                         price: q.price,
                         volume: q.volume,
                     };
-                    prices::record(pool, symbol, &[point]).await.map_err(retry)?;
+                    prices::record(pool, symbol, &[point])
+                        .await
+                        .map_err(skip_tick_if_unavailable(job))?;
                     recorded += 1;
                 }
                 Err(e) => tracing::warn!(symbol, error = %e, "data collector cannot quote"),

@@ -22,6 +22,20 @@ fn retry(e: impl std::fmt::Display) -> Outcome {
     Outcome::Retry(e.to_string())
 }
 
+/// A Postgres failure in a periodic job (alert monitor, data collector, retention): while Postgres
+/// is unreachable the tick is skipped, done, with a warning; the next tick tries again. Retrying
+/// it would only fill the dead-letter queue with ticks during an outage. Other errors retry.
+fn skip_tick_if_unavailable(job: &Job) -> impl Fn(sqlx::Error) -> Outcome + '_ {
+    move |e| {
+        if crate::store::failure::classify(&e) == crate::store::failure::Failure::Unavailable {
+            tracing::warn!(kind = %job.kind, error = %e, "Postgres unreachable; skipping this tick, the next one tries again");
+            Outcome::Done
+        } else {
+            retry(e)
+        }
+    }
+}
+
 impl Worker {
     /// Runs `job` with the handler registered for its kind; an unknown kind is a permanent failure.
     pub(super) async fn dispatch(&self, job: &Job) -> Outcome {

@@ -2,7 +2,7 @@
 
 use workers::{Job, Outcome};
 
-use super::retry;
+use super::skip_tick_if_unavailable;
 use crate::{jobs::Tick, worker::Worker};
 
 impl Worker {
@@ -14,7 +14,7 @@ impl Worker {
         let now = chrono::DateTime::from_timestamp_millis(at_ms as i64).unwrap_or_else(chrono::Utc::now);
         let report = crate::store::retention::run(self.store.pool(), &self.retention, now)
             .await
-            .map_err(retry)?;
+            .map_err(skip_tick_if_unavailable(job))?;
         tracing::info!(deleted = ?report.deleted, "retention applied");
         Ok(Outcome::Done)
     }
