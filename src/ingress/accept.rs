@@ -208,7 +208,8 @@ impl Acceptor {
             .chat_id()
             .map(|id| id.to_string())
             .unwrap_or_else(|| format!("update:{update_id}"));
-        let job = NewJob::new(crate::worker::TELEGRAM_UPDATE, lane, key, body.to_vec())
+        let body = super::update::stamp_receipt(body, chrono::Utc::now().timestamp_millis() as u64);
+        let job = NewJob::new(crate::worker::TELEGRAM_UPDATE, lane, key, body)
             .with_id(update_id.to_string());
         match self.broker.enqueue(job).await.map_err(unavailable)? {
             Enqueued::Queued(_) => {

@@ -35,7 +35,7 @@ pub use accept::{
 };
 pub use error::HttpError;
 pub use inbound_limit::{InboundLimiter, Verdict};
-pub use update::Envelope;
+pub use update::{Envelope, RECEIVED_AT_MS, stamp_receipt, take_receipt, unstamp};
 pub use violations::{INBOUND_SCOPE, RecordedViolations};
 
 /// What the handlers share.
@@ -78,6 +78,7 @@ pub async fn router_with(settings: &Settings, acceptor: Acceptor) -> anyhow::Res
         redis,
         store: Store::connect_lazy(&settings.database)?,
     };
+    crate::ops::process::watch_pool(state.store.pool());
     let mut router = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

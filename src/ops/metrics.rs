@@ -29,6 +29,36 @@ pub const TELEGRAM_PAUSES: &str = "ava_telegram_pauses_total";
 pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
 /// getUpdates failures. Label: `reason`.
 pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
+/// From the ingress' receipt stamp to the reply's send, per update. Label: `lane`.
+pub const UPDATE_TO_REPLY_SECONDS: &str = "ava_update_to_reply_seconds";
+/// Jobs this worker process handled, by `kind` and `outcome` (done|retry|permanent).
+pub const WORKER_JOBS: &str = "ava_worker_jobs_total";
+/// Jobs running in this worker process right now.
+pub const WORKER_BUSY: &str = "ava_worker_busy_jobs";
+/// Job slots of this worker process (`worker.concurrency`).
+pub const WORKER_SLOTS: &str = "ava_worker_slots";
+/// Worker processes whose heartbeat is recent, as seen by each worker.
+pub const WORKERS_ALIVE: &str = "ava_workers_alive";
+/// Conversations waiting for the user (a deadline is armed).
+pub const CONVERSATIONS_ACTIVE: &str = "ava_conversations_active";
+/// Conversations that went back to idle. Label: `outcome` (completed|cancelled|timed_out).
+pub const CONVERSATIONS_ENDED: &str = "ava_conversations_ended_total";
+/// Postgres connections of this process' pool. Label: `state` (in_use|idle).
+pub const POSTGRES_POOL_CONNECTIONS: &str = "ava_postgres_pool_connections";
+/// The pool's size limit (`database.max_connections`).
+pub const POSTGRES_POOL_MAX: &str = "ava_postgres_pool_max";
+/// Dead-lettered updates whose user was sent the apology. Label: `result` (sent|failed).
+pub const DEAD_LETTER_APOLOGIES: &str = "ava_dead_letter_apologies_total";
+/// CPU time this process used (user + system), Prometheus' standard name.
+pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
+/// Resident memory of this process, Prometheus' standard name.
+pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// Virtual memory of this process.
+pub const PROCESS_VIRTUAL_MEMORY: &str = "process_virtual_memory_bytes";
+/// Open file descriptors of this process.
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+/// When this process started, seconds since the Unix epoch.
+pub const PROCESS_START_TIME: &str = "process_start_time_seconds";
 
 /// Every metric AVA exports, from every module's catalogue: what dashboards and alert rules may
 /// query (a test checks `dashboards/` and `config/prometheus/` against it).
@@ -43,6 +73,21 @@ pub const CATALOGUE: &[&str] = &[
     TELEGRAM_PAUSES,
     BLOCKED_CHAT_SKIPS,
     POLLING_ERRORS,
+    UPDATE_TO_REPLY_SECONDS,
+    WORKER_JOBS,
+    WORKER_BUSY,
+    WORKER_SLOTS,
+    WORKERS_ALIVE,
+    CONVERSATIONS_ACTIVE,
+    CONVERSATIONS_ENDED,
+    POSTGRES_POOL_CONNECTIONS,
+    POSTGRES_POOL_MAX,
+    DEAD_LETTER_APOLOGIES,
+    PROCESS_CPU_SECONDS,
+    PROCESS_RESIDENT_MEMORY,
+    PROCESS_VIRTUAL_MEMORY,
+    PROCESS_OPEN_FDS,
+    PROCESS_START_TIME,
     workers::metrics::QUEUE_DEPTH,
     workers::metrics::QUEUE_OLDEST_AGE,
     workers::metrics::QUEUE_IN_FLIGHT,
@@ -94,6 +139,11 @@ pub fn install() -> PrometheusHandle {
             workers::metrics::describe();
             crate::store::metrics::describe();
             crate::integrations::describe_metrics();
+            super::series::describe();
+            // Every series at zero from the first scrape: dashboards show 0, not "No data", and
+            // `increase()` sees the first event.
+            super::series::register_all();
+            super::process::sample();
             handle
         })
         .clone()
@@ -116,6 +166,7 @@ pub async fn handler() -> impl axum::response::IntoResponse {
 /// Renders the current values in Prometheus' text format.
 pub fn render() -> String {
     let handle = install();
+    super::process::sample();
     handle.run_upkeep();
     handle.render()
 }

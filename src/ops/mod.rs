@@ -1,5 +1,8 @@
-//! Operations: the metrics catalogue and its Prometheus exporter; `ava dlq …` over the
-//! job runtime's dead-letter queue.
+//! Operations: the metrics catalogue and its Prometheus exporter (every series at zero from the
+//! start, process and pool gauges), worker heartbeats, `ava dlq …` and `ava queues`.
 
 pub mod dlq;
+pub mod heartbeat;
 pub mod metrics;
+pub mod process;
+pub mod series;

@@ -4,6 +4,7 @@ mod chat_state;
 mod conversation;
 mod dead_letter_mirror;
 mod job_record;
+mod liveness;
 mod pauses;
 mod requests;
 mod scheduled;
@@ -49,6 +50,7 @@ pub struct Worker {
     retention: crate::config::RetentionDays,
     name: String,
     conv: conversation::ConversationDeps,
+    busy: liveness::Busy,
 }
 
 impl Worker {
@@ -56,6 +58,7 @@ impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let broker = crate::queue::connect(settings).await?;
         let store = Store::connect_lazy(&settings.database)?;
+        crate::ops::process::watch_pool(store.pool());
         let log = store::start_writer(settings).await?;
         Ok(Self {
             broker,
@@ -67,6 +70,7 @@ impl Worker {
             retention: settings.store.retention_days.clone(),
             store,
             name: format!("{}-{}", hostname(), std::process::id()),
+            busy: liveness::Busy::default(),
         })
     }
 
@@ -115,21 +119,30 @@ impl Worker {
             update_id = tracing::field::Empty,
             chat_id = tracing::field::Empty
         );
-        match job.kind.as_str() {
+        let _running = self.busy.start();
+        let outcome = match job.kind.as_str() {
             TELEGRAM_UPDATE => self.handle_update(job).instrument(span).await,
             crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).instrument(span).await,
             other => match self.handle_scheduled(job).instrument(span).await {
                 Some(outcome) => outcome,
                 None => Outcome::Permanent(format!("unknown job kind {other:?}")),
             },
-        }
+        };
+        liveness::count_job(&job.kind, &outcome);
+        outcome
     }
 
     async fn handle_update(&self, job: &Job) -> Outcome {
         let started_at = Utc::now();
-        let raw: Value = match serde_json::from_slice(&job.payload) {
+        let mut raw: Value = match serde_json::from_slice(&job.payload) {
             Ok(raw) => raw,
             Err(e) => return Outcome::Permanent(format!("payload is not JSON: {e}")),
+        };
+        // The ingress' receipt stamp; what remains is the update as Telegram sent it.
+        let received_ms = crate::ingress::take_receipt(&mut raw);
+        let payload = match crate::ingress::unstamp(&job.payload) {
+            Some(original) => std::borrow::Cow::Owned(original),
+            None => std::borrow::Cow::Borrowed(&job.payload[..]),
         };
         let envelope: Envelope = match serde_json::from_value(raw.clone()) {
             Ok(envelope) => envelope,
@@ -148,14 +161,24 @@ impl Worker {
         {
             tracing::warn!(error = %e, "cannot clear the chat's unreachable mark");
         }
-        let outcome = self.respond(envelope.update_id, &job.payload).await;
+        let outcome = self.respond(envelope.update_id, &payload).await;
         let (label, error) = match &outcome {
             Outcome::Done => ("done", None),
             Outcome::Retry(e) | Outcome::RetryAfter(_, e) => ("retry", Some(e.clone())),
             Outcome::Permanent(e) => ("failed", Some(e.clone())),
         };
-        // The ingress stamps no separate receipt time yet: it enqueues as it receives.
         let enqueued_at = DateTime::from_timestamp_millis(job.enqueued_at_ms as i64);
+        // Jobs queued before the ingress stamped receipts fall back to their enqueue time.
+        let received_at = received_ms
+            .and_then(DateTime::from_timestamp_millis)
+            .or(enqueued_at)
+            .unwrap_or(started_at);
+        if outcome == Outcome::Done && job.replayed_from.is_empty() {
+            // A replay's receipt is hours old: it would only blur the latency users see.
+            let waited = (Utc::now() - received_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(crate::ops::metrics::UPDATE_TO_REPLY_SECONDS, "lane" => job.lane.as_str())
+                .record(waited);
+        }
         self.log
             .record(MessageLogRow {
                 update_id: envelope.update_id,
@@ -165,7 +188,7 @@ impl Worker {
                 lane: job.lane.as_str().to_owned(),
                 text: envelope.text().map(str::to_owned),
                 command: envelope.text().and_then(store::command_of),
-                received_at: enqueued_at.unwrap_or(started_at),
+                received_at,
                 enqueued_at,
                 started_at,
                 finished_at: Some(Utc::now()),
@@ -216,6 +239,17 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     tracing::info!(concurrency = settings.worker.concurrency, name = %worker.name, "worker running");
     crate::ops::metrics::install();
     let metrics = serve_metrics(&settings.worker.metrics_addr, shutdown.clone()).await?;
+    let beats = crate::ops::heartbeat::Heartbeats::new(
+        crate::telegram::limits::connect_redis(settings.redis.url.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?,
+        &settings.redis.prefix,
+    );
+    let heartbeat = tokio::spawn(worker.clone().heartbeat_loop(
+        beats,
+        settings.worker.concurrency as u64,
+        shutdown.clone(),
+    ));
     worker
         .runner()
         .concurrency(settings.worker.concurrency)
@@ -224,6 +258,7 @@ pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     if let Some(metrics) = metrics {
         metrics.await??;
     }
+    let _ = heartbeat.await;
     let flushed = worker.log.flush().await;
     if flushed.held > 0 {
         tracing::error!(
