@@ -20,6 +20,7 @@ mod edge_webhook_admin;
 mod harness;
 mod job_record;
 mod market_conformance;
+mod ops_dashboards;
 mod ops_metrics;
 mod pg_proxy;
 mod scheduler;
