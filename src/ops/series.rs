@@ -37,7 +37,11 @@ pub const CACHE_KINDS: &[&str] = &["quote", "positions", "portfolio"];
 
 /// Every job kind a worker handles.
 pub fn job_kinds() -> Vec<&'static str> {
-    let mut kinds = vec![crate::worker::TELEGRAM_UPDATE, crate::ingress::RATE_LIMIT_NOTICE];
+    let mut kinds = vec![
+        crate::worker::TELEGRAM_UPDATE,
+        crate::ingress::RATE_LIMIT_NOTICE,
+        crate::worker::DEAD_LETTER_APOLOGY,
+    ];
     kinds.extend(crate::scheduler::jobs::ALL);
     kinds
 }

@@ -3,12 +3,14 @@
 mod chat_state;
 mod conversation;
 mod dead_letter_mirror;
+mod failures;
 mod job_record;
 mod liveness;
 mod pauses;
 mod requests;
 mod scheduled;
 
+pub use failures::{APOLOGY, DEAD_LETTER_APOLOGY};
 pub use pauses::TELEGRAM_429_SCOPE;
 
 use std::{sync::Arc, time::Duration};
@@ -107,7 +109,18 @@ impl Worker {
                 Box::pin(async move { worker.handle(&job).await })
             },
         )
-        .on_attempt(job_record::attempt_hook(self.log.clone(), self.name.clone()))
+        .on_attempt({
+            let record = job_record::attempt_hook(self.log.clone(), self.name.clone());
+            let failures = failures::failure_hook(self.broker.clone());
+            move |executed: &workers::Executed| -> futures::future::BoxFuture<'static, ()> {
+                let record = record(executed);
+                let failures = failures(executed);
+                Box::pin(async move {
+                    record.await;
+                    failures.await;
+                })
+            }
+        })
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
@@ -123,6 +136,7 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             TELEGRAM_UPDATE => self.handle_update(job).instrument(span).await,
             crate::ingress::RATE_LIMIT_NOTICE => self.handle_notice(job).instrument(span).await,
+            DEAD_LETTER_APOLOGY => self.handle_apology(job).instrument(span).await,
             other => match self.handle_scheduled(job).instrument(span).await {
                 Some(outcome) => outcome,
                 None => Outcome::Permanent(format!("unknown job kind {other:?}")),
