@@ -38,8 +38,12 @@ pub enum Command {
     #[command(subcommand)]
     Webhook(WebhookCommand),
     /// The dead-letter queue: list, show, replay, purge, stats.
+    Dlq(ops::dlq::DlqArgs),
+    /// Lane depths, jobs in flight, delayed jobs, dead letters and the live workers.
+    Queues(ops::queues::QueuesArgs),
+    /// A user's inbound rate limit: show or reset.
     #[command(subcommand)]
-    Dlq(ops::dlq::DlqCommand),
+    Limits(ops::limits::LimitsCommand),
 }
 
 /// `ava webhook …`
@@ -86,6 +90,14 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Dlq(command) => {
             print!("{}", ops::dlq::run(&settings, command).await?);
+            Ok(())
+        }
+        Command::Queues(args) => {
+            print!("{}", ops::queues::run(&settings, args).await?);
+            Ok(())
+        }
+        Command::Limits(command) => {
+            print!("{}", ops::limits::run(&settings, command).await?);
             Ok(())
         }
     }

@@ -34,7 +34,7 @@ pub use accept::{
     AcceptError, Accepted, Acceptor, RATE_LIMIT_NOTICE, RateLimitViolation, Source, ViolationSink,
 };
 pub use error::HttpError;
-pub use inbound_limit::{InboundLimiter, Verdict};
+pub use inbound_limit::{InboundLimiter, LimitStatus, Verdict};
 pub use update::{Envelope, RECEIVED_AT_MS, stamp_receipt, take_receipt, unstamp};
 pub use violations::{INBOUND_SCOPE, RecordedViolations};
 

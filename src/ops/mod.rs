@@ -3,6 +3,8 @@
 
 pub mod dlq;
 pub mod heartbeat;
+pub mod limits;
 pub mod metrics;
 pub mod process;
+pub mod queues;
 pub mod series;

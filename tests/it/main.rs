@@ -21,6 +21,7 @@ mod harness;
 mod job_record;
 mod market_conformance;
 mod ops_dashboards;
+mod ops_docs_commands;
 mod ops_failures;
 mod ops_metrics;
 mod pg_proxy;
