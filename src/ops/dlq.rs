@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use workers::{DeadLetter, DeadLetterFilter, DeadLetters, Lane, Selection};
 
 use crate::{
+    app::Backends,
     config::Settings,
-    store::{self, DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
+    store::{DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
 };
 
 /// `ava dlq [--json] …`
@@ -147,8 +148,8 @@ impl SelectionArgs {
 
 /// Runs one `ava dlq` command and returns what to print.
 pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
-    let broker = crate::queue::connect(settings).await?;
-    let dlq = DeadLetters::new(broker);
+    let backends = Backends::connect(settings).await?;
+    let dlq = DeadLetters::new(backends.queue.clone());
     let json = args.json;
     let mut out = String::new();
     match args.command {
@@ -210,7 +211,7 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
                 return Ok(out);
             }
             confirm(&chosen, "replay", count, yes)?;
-            let audit = Audit::start(settings).await?;
+            let audit = Audit::start(&backends);
             let replayed = dlq.replay(&chosen, to_lane).await?;
             let pairs: Vec<Value> = replayed
                 .iter()
@@ -246,7 +247,7 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
                 return Ok(out);
             }
             confirm(&chosen, "purge", count, yes)?;
-            let audit = Audit::start(settings).await?;
+            let audit = Audit::start(&backends);
             let purged = dlq.purge_listed(&chosen, false).await?;
             let removed = purged.removed;
             let ids = purged.ids.clone();
@@ -374,10 +375,10 @@ struct Audit {
 }
 
 impl Audit {
-    async fn start(settings: &Settings) -> anyhow::Result<Self> {
-        Ok(Self {
-            log: store::start_writer(settings).await?,
-        })
+    fn start(backends: &Backends) -> Self {
+        Self {
+            log: backends.log.clone(),
+        }
     }
 
     /// Records the action and flushes the writer (this process is about to exit); returns a note

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::{AsyncCommands, aio::ConnectionManager};
+use redis::AsyncCommands;
+use workers::RedisConn;
 use serde::{Deserialize, Serialize};
 
 /// How often a worker writes its heartbeat.
@@ -44,13 +45,13 @@ impl WorkerBeat {
 /// The heartbeat hash of one deployment (one `redis.prefix`).
 #[derive(Clone)]
 pub struct Heartbeats {
-    conn: ConnectionManager,
+    conn: RedisConn,
     key: String,
 }
 
 impl Heartbeats {
     /// Over a connection to the queue's Redis.
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: RedisConn, prefix: &str) -> Self {
         Self {
             conn,
             key: format!("{prefix}:ops:workers"),

@@ -30,10 +30,12 @@ pub enum LimitsCommand {
 
 /// The limiter of the configured deployment.
 pub async fn limiter(settings: &Settings) -> anyhow::Result<InboundLimiter> {
-    let redis = crate::telegram::limits::connect_redis(settings.redis.url.expose())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
-    Ok(InboundLimiter::new(redis, &settings.redis.prefix, &settings.inbound_limit))
+    let backends = crate::app::Backends::connect(settings).await?;
+    Ok(InboundLimiter::new(
+        backends.redis.clone(),
+        backends.prefix(),
+        &settings.inbound_limit,
+    ))
 }
 
 /// Runs one `ava limits` command and returns what to print.

@@ -144,11 +144,9 @@ pub fn render(view: &QueuesView) -> String {
 
 /// `ava queues`: prints one snapshot, or redraws until Ctrl-C with `--watch`.
 pub async fn run(settings: &Settings, args: QueuesArgs) -> anyhow::Result<String> {
-    let broker = crate::queue::connect(settings).await?;
-    let redis = crate::telegram::limits::connect_redis(settings.redis.url.expose())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
-    let beats = Heartbeats::new(redis, &settings.redis.prefix);
+    let backends = crate::app::Backends::connect(settings).await?;
+    let broker = backends.queue.clone();
+    let beats = Heartbeats::new(backends.redis.clone(), backends.prefix());
     let once = |view: &QueuesView| -> anyhow::Result<String> {
         Ok(if args.json {
             format!("{}\n", serde_json::to_string(view)?)

@@ -37,13 +37,7 @@ pub const CACHE_KINDS: &[&str] = &["quote", "positions", "portfolio"];
 
 /// Every job kind a worker handles.
 pub fn job_kinds() -> Vec<&'static str> {
-    let mut kinds = vec![
-        crate::worker::TELEGRAM_UPDATE,
-        crate::ingress::RATE_LIMIT_NOTICE,
-        crate::worker::DEAD_LETTER_APOLOGY,
-    ];
-    kinds.extend(crate::scheduler::jobs::ALL);
-    kinds
+    crate::jobs::Kind::ALL.iter().map(|k| k.name()).collect()
 }
 
 /// Help texts of the metrics declared in `ops::metrics` beyond the ingress' and Telegram's.

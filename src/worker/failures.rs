@@ -12,8 +12,7 @@ use workers::{Broker, Executed, Lane, NewJob, Outcome, RedisBroker, Settle};
 
 use crate::{conversation::State, ops::metrics as m, telegram::TelegramError};
 
-/// Job kind of the apology sent after a user's update was dead-lettered.
-pub const DEAD_LETTER_APOLOGY: &str = "dead_letter_apology";
+pub use crate::jobs::DEAD_LETTER_APOLOGY;
 /// What the user reads.
 pub const APOLOGY: &str = "Something went wrong with your last message; we have been notified. \
                            Anything you were in the middle of has been reset, so you can start again.";
@@ -21,8 +20,8 @@ pub const APOLOGY: &str = "Something went wrong with your last message; we have 
 /// The update and chat a job is about, from its payload: a Telegram update (also with the
 /// ingress' stamp) or a job payload that names them (`update_id`, `chat_id`).
 fn ids_of(kind: &str, payload: &[u8]) -> (Option<i64>, Option<i64>) {
-    if kind == super::TELEGRAM_UPDATE
-        && let Ok(envelope) = serde_json::from_slice::<crate::ingress::Envelope>(payload)
+    if kind == crate::jobs::TELEGRAM_UPDATE
+        && let Ok(envelope) = serde_json::from_slice::<crate::telegram::Envelope>(payload)
     {
         return (Some(envelope.update_id), envelope.chat_id());
     }
@@ -100,7 +99,7 @@ pub(super) fn failure_hook(
 /// The apology job for a dead-lettered Telegram update with a chat; `None` otherwise.
 fn apology_for(executed: &Executed) -> Option<NewJob> {
     let job = &executed.job;
-    if !matches!(executed.settle, Settle::Dead { .. }) || job.kind != super::TELEGRAM_UPDATE {
+    if !matches!(executed.settle, Settle::Dead { .. }) || job.kind != crate::jobs::TELEGRAM_UPDATE {
         return None;
     }
     let (Some(update_id), Some(chat_id)) = ids_of(&job.kind, &job.payload) else {
@@ -191,14 +190,14 @@ mod tests {
     }
 
     fn executed(outcome: Outcome, settle: Settle, attempts: u32) -> Executed {
-        let payload = crate::ingress::stamp_receipt(
+        let payload = crate::telegram::stamp_receipt(
             br#"{"update_id":31,"message":{"text":"hi","chat":{"id":77},"from":{"id":77}}}"#,
             1,
         );
         Executed {
             job: Job {
                 id: "31".into(),
-                kind: super::super::TELEGRAM_UPDATE.into(),
+                kind: crate::jobs::TELEGRAM_UPDATE.into(),
                 lane: Lane::Normal,
                 key: "77".into(),
                 payload,
@@ -260,7 +259,7 @@ mod tests {
         );
         assert!(apology_for(&executed(Outcome::Retry("502".into()), Settle::RetryAt { due_ms: 30 }, 1)).is_none());
         let mut notice = executed(Outcome::Permanent("x".into()), dead, 1);
-        notice.job.kind = crate::ingress::RATE_LIMIT_NOTICE.into();
+        notice.job.kind = crate::jobs::RATE_LIMIT_NOTICE.into();
         assert!(apology_for(&notice).is_none());
     }
 }

@@ -20,6 +20,7 @@ mod edge_webhook_admin;
 mod harness;
 mod job_record;
 mod market_conformance;
+mod one_process;
 mod ops_dashboards;
 mod ops_docs_commands;
 mod ops_failures;

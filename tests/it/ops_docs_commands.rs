@@ -41,7 +41,7 @@ fn documented_commands() -> Vec<String> {
 #[tokio::test]
 async fn every_documented_operator_command_runs() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
+    let broker = app.broker();
     for id in ["doc-a", "doc-b"] {
         broker
             .enqueue(NewJob::new("no_such_kind", Lane::Normal, id, b"{}".to_vec()).with_id(id))
@@ -88,7 +88,7 @@ async fn every_documented_operator_command_runs() {
 #[tokio::test]
 async fn a_bulk_purge_without_a_terminal_or_yes_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
+    let broker = app.broker();
     broker
         .enqueue(NewJob::new("no_such_kind", Lane::Low, "k", b"{}".to_vec()).with_id("bulk-1"))
         .await

@@ -59,8 +59,8 @@ async fn role_process() {
     ava::telemetry::init(&settings.log);
     let shutdown = ava::shutdown::on_signals();
     let result = match role.as_str() {
-        "ingress" => ava::ingress::run(settings, shutdown).await,
-        "worker" => ava::worker::run(settings, shutdown).await,
+        "ingress" => ava::ingress::run(settings, None, shutdown).await,
+        "worker" => ava::worker::run(settings, None, shutdown).await,
         "scheduler" => ava::scheduler::run(settings, shutdown).await,
         other => panic!("unknown role {other}"),
     };
@@ -175,7 +175,7 @@ async fn the_ingress_receipt_stamp_is_the_logged_receipt_and_feeds_update_to_rep
         .await;
     assert_eq!(status, 200);
     // The queued payload carries the stamp in front of Telegram's JSON.
-    let broker = app.broker().await;
+    let broker = app.broker();
     let page = workers::Broker::stats(&broker).await.expect("stats");
     assert_eq!(page.lanes.iter().map(|l| l.depth).sum::<u64>(), 1);
     assert_eq!(
@@ -200,7 +200,7 @@ async fn the_ingress_receipt_stamp_is_the_logged_receipt_and_feeds_update_to_rep
     assert!(received_at >= before - chrono::Duration::milliseconds(1), "{received_at} < {before}");
     let enqueued_at = enqueued_at.expect("enqueue time recorded");
     assert!(received_at <= enqueued_at + chrono::Duration::milliseconds(5));
-    assert!(raw.get(ava::ingress::RECEIVED_AT_MS).is_none(), "the raw update is Telegram's own");
+    assert!(raw.get(ava::telegram::RECEIVED_AT_MS).is_none(), "the raw update is Telegram's own");
     let text = ava::ops::metrics::render();
     let count = text
         .lines()
