@@ -100,17 +100,17 @@ impl InboundLimiter {
     pub async fn show(&self, user_id: i64) -> Result<LimitStatus, redis::RedisError> {
         let (bucket, told) = self.keys(user_id);
         let mut conn = self.redis.clone();
-        let ((tokens, ts), told_ttl, (secs, micros)): ((Option<f64>, Option<f64>), i64, (u64, u64)) =
-            redis::pipe()
-                .cmd("HMGET")
-                .arg(&bucket)
-                .arg("tokens")
-                .arg("ts")
-                .cmd("TTL")
-                .arg(&told)
-                .cmd("TIME")
-                .query_async(&mut conn)
-                .await?;
+        let reply: ShowReply = redis::pipe()
+            .cmd("HMGET")
+            .arg(&bucket)
+            .arg("tokens")
+            .arg("ts")
+            .cmd("TTL")
+            .arg(&told)
+            .cmd("TIME")
+            .query_async(&mut conn)
+            .await?;
+        let ((tokens, ts), told_ttl, (secs, micros)) = reply;
         let now_ms = (secs * 1000 + micros / 1000) as f64;
         let burst = f64::from(self.burst);
         let tokens = match (tokens, ts) {
@@ -132,10 +132,17 @@ impl InboundLimiter {
     pub async fn reset(&self, user_id: i64) -> Result<bool, redis::RedisError> {
         let (bucket, told) = self.keys(user_id);
         let mut conn = self.redis.clone();
-        let removed: i64 = redis::cmd("DEL").arg(bucket).arg(told).query_async(&mut conn).await?;
+        let removed: i64 = redis::cmd("DEL")
+            .arg(bucket)
+            .arg(told)
+            .query_async(&mut conn)
+            .await?;
         Ok(removed > 0)
     }
 }
+
+/// HMGET tokens ts, TTL of the notice flag, TIME.
+type ShowReply = ((Option<f64>, Option<f64>), i64, (u64, u64));
 
 /// A user's inbound limit as `ava limits show` and the admin API report it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

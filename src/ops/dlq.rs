@@ -206,7 +206,10 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
                 if json {
                     writeln!(out, "{}", json!({ "dry_run": true, "would_replay": count }))?;
                 } else {
-                    writeln!(out, "would replay {count} dead letter(s) (dry run, nothing replayed)")?;
+                    writeln!(
+                        out,
+                        "would replay {count} dead letter(s) (dry run, nothing replayed)"
+                    )?;
                 }
                 return Ok(out);
             }
@@ -225,7 +228,11 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
             let filter = selection.as_given(to_lane);
             let note = audit.record(DeadLetterAction::Replay, filter, ids).await?;
             if json {
-                writeln!(out, "{}", json!({ "dry_run": false, "replayed": pairs, "audit": note.trim() }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({ "dry_run": false, "replayed": pairs, "audit": note.trim() })
+                )?;
             } else {
                 out.push_str(&text);
                 out.push_str(&note);
@@ -242,7 +249,10 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
                 if json {
                     writeln!(out, "{}", json!({ "dry_run": true, "would_delete": count }))?;
                 } else {
-                    writeln!(out, "would delete {count} dead letter(s) (dry run, nothing deleted)")?;
+                    writeln!(
+                        out,
+                        "would delete {count} dead letter(s) (dry run, nothing deleted)"
+                    )?;
                 }
                 return Ok(out);
             }
@@ -254,7 +264,11 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
             let filter = selection.as_given(None);
             let note = audit.record(DeadLetterAction::Purge, filter, purged.ids).await?;
             if json {
-                writeln!(out, "{}", json!({ "dry_run": false, "deleted": removed, "ids": ids, "audit": note.trim() }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({ "dry_run": false, "deleted": removed, "ids": ids, "audit": note.trim() })
+                )?;
             } else {
                 writeln!(out, "deleted {removed} dead letter(s)")?;
                 out.push_str(&note);

@@ -7,8 +7,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::AsyncCommands;
-use workers::RedisConn;
 use serde::{Deserialize, Serialize};
+use workers::RedisConn;
 
 /// How often a worker writes its heartbeat.
 pub const EVERY: Duration = Duration::from_secs(5);

@@ -54,9 +54,16 @@ pub async fn run(settings: &Settings, command: LimitsCommand) -> anyhow::Result<
                     status.tokens,
                     status.burst,
                     status.refill_per_sec,
-                    if status.limited { "LIMITED: the next update is dropped" } else { "not limited" },
+                    if status.limited {
+                        "LIMITED: the next update is dropped"
+                    } else {
+                        "not limited"
+                    },
                     if status.notice_quiet_secs > 0 {
-                        format!("; told about the limit, quiet for {} s more", status.notice_quiet_secs)
+                        format!(
+                            "; told about the limit, quiet for {} s more",
+                            status.notice_quiet_secs
+                        )
                     } else {
                         String::new()
                     }

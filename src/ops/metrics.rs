@@ -272,7 +272,10 @@ mod tests {
         // The engagement dashboard queries Postgres (tests/it/ops_dashboards.rs runs its SQL).
         files.retain(|f| f != "dashboards/ava-user-engagement.json");
         for required in ["ava-bot-health", "ava-infrastructure", "ava-overview"] {
-            assert!(files.contains(&format!("dashboards/{required}.json")), "{required} is checked");
+            assert!(
+                files.contains(&format!("dashboards/{required}.json")),
+                "{required} is checked"
+            );
         }
         files.push("config/prometheus/rules.yml".into());
         let known: BTreeSet<&str> = CATALOGUE.iter().chain(EXPORTED_BY_OTHERS).copied().collect();

@@ -91,13 +91,11 @@ pub async fn snapshot(broker: &RedisBroker, beats: &Heartbeats) -> anyhow::Resul
         lanes: Lane::ALL
             .iter()
             .zip(&stats.lanes)
-            .map(|(lane, s)| {
-                LaneView {
-                    lane: lane.as_str(),
-                    depth: s.depth,
-                    ready_chats: s.ready_keys,
-                    oldest_age_secs: s.oldest_age_ms.map(|ms| ms as f64 / 1000.0),
-                }
+            .map(|(lane, s)| LaneView {
+                lane: lane.as_str(),
+                depth: s.depth,
+                ready_chats: s.ready_keys,
+                oldest_age_secs: s.oldest_age_ms.map(|ms| ms as f64 / 1000.0),
             })
             .collect(),
         in_flight: stats.in_flight,
@@ -111,7 +109,11 @@ pub async fn snapshot(broker: &RedisBroker, beats: &Heartbeats) -> anyhow::Resul
 /// The text form.
 pub fn render(view: &QueuesView) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<8} {:>8} {:>12} {:>12}", "LANE", "DEPTH", "READY CHATS", "OLDEST");
+    let _ = writeln!(
+        out,
+        "{:<8} {:>8} {:>12} {:>12}",
+        "LANE", "DEPTH", "READY CHATS", "OLDEST"
+    );
     for lane in &view.lanes {
         let oldest = lane
             .oldest_age_secs
@@ -127,7 +129,12 @@ pub fn render(view: &QueuesView) -> String {
         "in flight: {}   delayed: {}   dead letters: {}",
         view.in_flight, view.delayed, view.dead_letters
     );
-    let _ = writeln!(out, "workers alive: {} of {} seen", view.workers_alive, view.workers.len());
+    let _ = writeln!(
+        out,
+        "workers alive: {} of {} seen",
+        view.workers_alive,
+        view.workers.len()
+    );
     for w in &view.workers {
         let _ = writeln!(
             out,
@@ -164,7 +171,10 @@ pub async fn run(settings: &Settings, args: QueuesArgs) -> anyhow::Result<String
             print!("{text}");
         } else {
             // Clear the screen and go home, then draw.
-            print!("\x1b[2J\x1b[H{}\n(refreshing every {} s; Ctrl-C to stop)\n", text, args.interval);
+            print!(
+                "\x1b[2J\x1b[H{}\n(refreshing every {} s; Ctrl-C to stop)\n",
+                text, args.interval
+            );
         }
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(String::new()),

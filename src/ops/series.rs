@@ -49,7 +49,10 @@ pub fn describe() {
     );
     describe_counter!(m::WORKER_JOBS, "Jobs this worker handled, by kind and outcome.");
     describe_gauge!(m::WORKER_BUSY, "Jobs running in this worker process right now.");
-    describe_gauge!(m::WORKER_SLOTS, "Job slots of this worker process (worker.concurrency).");
+    describe_gauge!(
+        m::WORKER_SLOTS,
+        "Job slots of this worker process (worker.concurrency)."
+    );
     describe_gauge!(
         m::WORKERS_ALIVE,
         "Worker processes with a recent heartbeat, as this worker sees them."
@@ -66,7 +69,10 @@ pub fn describe() {
         m::POSTGRES_POOL_CONNECTIONS,
         "Postgres connections of this process' pools, by state (in_use, idle)."
     );
-    describe_gauge!(m::POSTGRES_POOL_MAX, "Size limit of this process' Postgres pools.");
+    describe_gauge!(
+        m::POSTGRES_POOL_MAX,
+        "Size limit of this process' Postgres pools."
+    );
     describe_counter!(
         m::DEAD_LETTER_APOLOGIES,
         "Apologies sent to users whose update was dead-lettered, by result."
@@ -76,8 +82,16 @@ pub fn describe() {
         Unit::Seconds,
         "Total user and system CPU time spent in seconds."
     );
-    describe_gauge!(m::PROCESS_RESIDENT_MEMORY, Unit::Bytes, "Resident memory size in bytes.");
-    describe_gauge!(m::PROCESS_VIRTUAL_MEMORY, Unit::Bytes, "Virtual memory size in bytes.");
+    describe_gauge!(
+        m::PROCESS_RESIDENT_MEMORY,
+        Unit::Bytes,
+        "Resident memory size in bytes."
+    );
+    describe_gauge!(
+        m::PROCESS_VIRTUAL_MEMORY,
+        Unit::Bytes,
+        "Virtual memory size in bytes."
+    );
     describe_gauge!(m::PROCESS_OPEN_FDS, "Number of open file descriptors.");
     describe_gauge!(
         m::PROCESS_START_TIME,
@@ -96,13 +110,7 @@ pub fn register_all() {
             counter!(m::INGRESS_UPDATES, "source" => source, "result" => "queued", "lane" => lane)
                 .increment(0);
         }
-        for result in [
-            "duplicate",
-            "ignored",
-            "rate_limited",
-            "malformed",
-            "unavailable",
-        ] {
+        for result in ["duplicate", "ignored", "rate_limited", "malformed", "unavailable"] {
             counter!(m::INGRESS_UPDATES, "source" => source, "result" => result, "lane" => "none")
                 .increment(0);
         }
@@ -189,8 +197,7 @@ pub fn register_all() {
     for service in SERVICES {
         gauge!(integrations::BREAKER_STATE, "service" => *service).increment(0.0);
         for result in ["ok", "error", "rejected_open"] {
-            counter!(integrations::EXTERNAL_CALLS, "service" => *service, "result" => result)
-                .increment(0);
+            counter!(integrations::EXTERNAL_CALLS, "service" => *service, "result" => result).increment(0);
         }
     }
     for kind in CACHE_KINDS {

@@ -107,8 +107,13 @@ fn apology_for(executed: &Executed) -> Option<NewJob> {
     };
     let payload = json!({ "update_id": update_id, "chat_id": chat_id });
     Some(
-        NewJob::new(DEAD_LETTER_APOLOGY, Lane::High, chat_id.to_string(), payload.to_string())
-            .with_id(format!("apology:{update_id}")),
+        NewJob::new(
+            DEAD_LETTER_APOLOGY,
+            Lane::High,
+            chat_id.to_string(),
+            payload.to_string(),
+        )
+        .with_id(format!("apology:{update_id}")),
     )
 }
 
@@ -257,7 +262,14 @@ mod tests {
             (job.kind.as_str(), job.lane, job.key.as_str(), job.id.as_deref()),
             (DEAD_LETTER_APOLOGY, Lane::High, "77", Some("apology:31"))
         );
-        assert!(apology_for(&executed(Outcome::Retry("502".into()), Settle::RetryAt { due_ms: 30 }, 1)).is_none());
+        assert!(
+            apology_for(&executed(
+                Outcome::Retry("502".into()),
+                Settle::RetryAt { due_ms: 30 },
+                1
+            ))
+            .is_none()
+        );
         let mut notice = executed(Outcome::Permanent("x".into()), dead, 1);
         notice.job.kind = crate::jobs::RATE_LIMIT_NOTICE.into();
         assert!(apology_for(&notice).is_none());

@@ -17,7 +17,10 @@ fn sql_targets(file: &str) -> Vec<(String, String)> {
         for target in panel["targets"].as_array().expect("targets") {
             out.push((
                 panel["title"].as_str().unwrap_or("?").to_owned(),
-                target["rawSql"].as_str().expect("every engagement target is SQL").to_owned(),
+                target["rawSql"]
+                    .as_str()
+                    .expect("every engagement target is SQL")
+                    .to_owned(),
             ));
         }
     }
@@ -45,11 +48,17 @@ async fn every_engagement_query_returns_rows_from_the_record() {
     // A user's session through the real path: a welcome, a conversation started and cancelled.
     for (id, text) in [(900001, "/start"), (900002, "/analyze"), (900003, "/cancel")] {
         assert_eq!(app.post_update(update(id, text), Some(SECRET)).await, 200);
-        app.worker.try_execute_one(Duration::from_secs(5)).await.expect("a job runs");
+        app.worker
+            .try_execute_one(Duration::from_secs(5))
+            .await
+            .expect("a job runs");
     }
     app.worker.log().flush().await;
     let queries = sql_targets("dashboards/ava-user-engagement.json");
-    assert!(queries.len() >= 5, "DAU, WAU, top commands, completion rate, messages per user");
+    assert!(
+        queries.len() >= 5,
+        "DAU, WAU, top commands, completion rate, messages per user"
+    );
     for (title, sql) in queries {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .fetch_all(&app.db)
@@ -69,7 +78,9 @@ fn docker_compose(env_file: &Path) -> std::process::Output {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .output()
-        .unwrap_or_else(|e| panic!("docker-compose is not installed ({e}); install it: apt-get install -y docker-compose"))
+        .unwrap_or_else(|e| {
+            panic!("docker-compose is not installed ({e}); install it: apt-get install -y docker-compose")
+        })
 }
 
 #[test]
@@ -92,5 +103,8 @@ fn compose_refuses_to_start_without_a_bot_token() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!refused.status.success(), "compose accepted a missing bot token");
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("AVA_TELEGRAM__TOKEN"), "the error names the variable: {stderr}");
+    assert!(
+        stderr.contains("AVA_TELEGRAM__TOKEN"),
+        "the error names the variable: {stderr}"
+    );
 }

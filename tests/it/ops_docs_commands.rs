@@ -50,8 +50,15 @@ async fn every_documented_operator_command_runs() {
         app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap();
     }
     let commands = documented_commands();
-    for expected in ["ava queues", "ava dlq replay --all --to-lane low --yes", "ava limits reset 424242001"] {
-        assert!(commands.iter().any(|c| c == expected), "the docs show `{expected}`: {commands:?}");
+    for expected in [
+        "ava queues",
+        "ava dlq replay --all --to-lane low --yes",
+        "ava limits reset 424242001",
+    ] {
+        assert!(
+            commands.iter().any(|c| c == expected),
+            "the docs show `{expected}`: {commands:?}"
+        );
     }
     let mut ran = 0;
     for line in &commands {
@@ -68,7 +75,10 @@ async fn every_documented_operator_command_runs() {
         }
         .unwrap_or_else(|e| panic!("`{line}` failed: {e:#}"));
         if line.contains("--to-lane low") {
-            assert!(out.contains("doc-b -> ") && out.contains("(low)"), "`{line}`: {out}");
+            assert!(
+                out.contains("doc-b -> ") && out.contains("(low)"),
+                "`{line}`: {out}"
+            );
         }
         if line.contains("--dry-run") {
             assert!(out.contains("(dry run"), "`{line}`: {out}");
@@ -95,12 +105,17 @@ async fn a_bulk_purge_without_a_terminal_or_yes_is_refused_and_changes_nothing()
         .unwrap();
     app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap();
     let cli = Cli::try_parse_from(["ava", "dlq", "purge", "--all"]).unwrap();
-    let Command::Dlq(args) = cli.command else { unreachable!() };
+    let Command::Dlq(args) = cli.command else {
+        unreachable!()
+    };
     let err = ops::dlq::run(&app.settings, args).await.expect_err("refused");
     assert!(err.to_string().contains("add --yes"), "{err}");
     let stats = ops::dlq::run(
         &app.settings,
-        match Cli::try_parse_from(["ava", "dlq", "--json", "stats"]).unwrap().command {
+        match Cli::try_parse_from(["ava", "dlq", "--json", "stats"])
+            .unwrap()
+            .command
+        {
             Command::Dlq(args) => args,
             _ => unreachable!(),
         },

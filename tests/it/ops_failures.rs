@@ -40,8 +40,13 @@ async fn state_of(app: &TestApp) -> String {
         .query_async(&mut conn)
         .await
         .expect("HGET");
-    raw.map(|s| serde_json::from_str::<Value>(&s).expect("state JSON")["state"].as_str().unwrap().to_owned())
-        .unwrap_or_else(|| "idle".into())
+    raw.map(|s| {
+        serde_json::from_str::<Value>(&s).expect("state JSON")["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+    .unwrap_or_else(|| "idle".into())
 }
 
 async fn sent_texts(app: &TestApp) -> Vec<String> {
@@ -60,7 +65,10 @@ async fn sent_texts(app: &TestApp) -> Vec<String> {
 async fn a_dead_lettered_update_gets_one_apology_and_resets_the_conversation() {
     let app = TestApp::spawn().await;
     // Start a conversation: /analyze waits for a ticker.
-    assert_eq!(app.post_update(message(700001, "/analyze"), Some(SECRET)).await, 200);
+    assert_eq!(
+        app.post_update(message(700001, "/analyze"), Some(SECRET)).await,
+        200
+    );
     assert_eq!(
         app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap(),
         Step::Ran(Outcome::Done)
@@ -95,11 +103,18 @@ async fn a_dead_lettered_update_gets_one_apology_and_resets_the_conversation() {
         Step::Ran(Outcome::Done)
     );
     assert_eq!(
-        app.worker.try_execute_one(Duration::from_millis(300)).await.unwrap(),
+        app.worker
+            .try_execute_one(Duration::from_millis(300))
+            .await
+            .unwrap(),
         Step::Empty,
         "one apology, nothing more"
     );
-    let apologies = sent_texts(&app).await.into_iter().filter(|t| t == APOLOGY).count();
+    let apologies = sent_texts(&app)
+        .await
+        .into_iter()
+        .filter(|t| t == APOLOGY)
+        .count();
     assert_eq!(apologies, 1);
     assert_eq!(state_of(&app).await, "idle", "the conversation was reset");
     app.cleanup().await;

@@ -29,7 +29,12 @@ pub(crate) fn free_addrs<const N: usize>() -> [String; N] {
 pub(crate) fn spawn_role(app: &TestApp, role: &str, env: &[(&str, &str)]) -> KillOnDrop {
     let mut command = Command::new(std::env::current_exe().expect("the test binary's path"));
     command
-        .args(["--ignored", "--exact", "ops_metrics::role_process", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "ops_metrics::role_process",
+            "--test-threads=1",
+        ])
         .env("OPS_TEST_ROLE", role)
         .env("AVA_WEBHOOK__SECRET", SECRET)
         .env("AVA_TELEGRAM__TOKEN", TOKEN)
@@ -138,7 +143,11 @@ async fn fresh_ingress_and_worker_export_every_catalogue_name_at_zero() {
             .iter()
             .filter(|name| !names.contains(name))
             .collect();
-        assert!(missing.is_empty(), "a fresh {role} does not export {missing:?}; it sent:\n{}", &text[..text.len().min(600)]);
+        assert!(
+            missing.is_empty(),
+            "a fresh {role} does not export {missing:?}; it sent:\n{}",
+            &text[..text.len().min(600)]
+        );
         // Known label values are there at zero before anything happened.
         for series in [
             r#"ava_jobs_dead_total{lane="high"} 0"#,
@@ -170,19 +179,14 @@ const START: &str = r#"{"update_id": 100000001, "message": {"message_id": 11, "f
 async fn the_ingress_receipt_stamp_is_the_logged_receipt_and_feeds_update_to_reply() {
     let app = TestApp::spawn().await;
     let before = chrono::Utc::now();
-    let status = app
-        .post_update(START.as_bytes().to_vec(), Some(SECRET))
-        .await;
+    let status = app.post_update(START.as_bytes().to_vec(), Some(SECRET)).await;
     assert_eq!(status, 200);
     // The queued payload carries the stamp in front of Telegram's JSON.
     let broker = app.broker();
     let page = workers::Broker::stats(&broker).await.expect("stats");
     assert_eq!(page.lanes.iter().map(|l| l.depth).sum::<u64>(), 1);
     assert_eq!(
-        app.worker
-            .try_execute_one(Duration::from_secs(5))
-            .await
-            .unwrap(),
+        app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap(),
         ava::worker::Step::Ran(workers::Outcome::Done)
     );
     app.worker.log().flush().await;
@@ -190,17 +194,21 @@ async fn the_ingress_receipt_stamp_is_the_logged_receipt_and_feeds_update_to_rep
         chrono::DateTime<chrono::Utc>,
         Option<chrono::DateTime<chrono::Utc>>,
         serde_json::Value,
-    ) = sqlx::query_as(
-        "SELECT received_at, enqueued_at, raw FROM message_log WHERE update_id = 100000001",
-    )
-    .fetch_one(&app.db)
-    .await
-    .expect("message_log row");
+    ) = sqlx::query_as("SELECT received_at, enqueued_at, raw FROM message_log WHERE update_id = 100000001")
+        .fetch_one(&app.db)
+        .await
+        .expect("message_log row");
     // Millisecond stamps: the receipt is not before the test posted, and not after the enqueue.
-    assert!(received_at >= before - chrono::Duration::milliseconds(1), "{received_at} < {before}");
+    assert!(
+        received_at >= before - chrono::Duration::milliseconds(1),
+        "{received_at} < {before}"
+    );
     let enqueued_at = enqueued_at.expect("enqueue time recorded");
     assert!(received_at <= enqueued_at + chrono::Duration::milliseconds(5));
-    assert!(raw.get(ava::telegram::RECEIVED_AT_MS).is_none(), "the raw update is Telegram's own");
+    assert!(
+        raw.get(ava::telegram::RECEIVED_AT_MS).is_none(),
+        "the raw update is Telegram's own"
+    );
     let text = ava::ops::metrics::render();
     let count = text
         .lines()
