@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use workers::{Job, Lane, NewJob, Outcome};
 
-/// A Telegram update as the ingress received it; the payload is Telegram's JSON, unchanged.
+/// A Telegram update as the ingress received it: Telegram's JSON with the ingress' receipt stamp
+/// (`received_at_ms`) spliced in as its first key ([`crate::telegram::stamp_receipt`]).
 pub const TELEGRAM_UPDATE: &str = "telegram_update";
 /// The polite "you are sending too fast" message to a limited sender.
 pub const RATE_LIMIT_NOTICE: &str = "rate_limit_notice";
