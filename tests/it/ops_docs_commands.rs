@@ -126,3 +126,40 @@ async fn a_bulk_purge_without_a_terminal_or_yes_is_refused_and_changes_nothing()
     assert_eq!(stats["total"], 1, "nothing was purged");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn limits_show_a_limited_user_and_reset_gives_a_full_bucket() {
+    let app = TestApp::spawn().await;
+    let run = |args: &[&str]| {
+        let cli = Cli::try_parse_from(args.iter().copied()).unwrap();
+        let Command::Limits(command) = cli.command else {
+            unreachable!()
+        };
+        ops::limits::run(&app.settings, command)
+    };
+    let user = 515151;
+    for i in 0..app.settings.inbound_limit.burst + 1 {
+        let body = serde_json::json!({
+            "update_id": 800000 + i64::from(i),
+            "message": { "message_id": i, "date": 1763856000, "text": "hi",
+                "from": { "id": user, "is_bot": false, "first_name": "Lee" },
+                "chat": { "id": user, "type": "private" } }
+        });
+        let status = app
+            .post_update(serde_json::to_vec(&body).unwrap(), Some(crate::harness::SECRET))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let shown = run(&["ava", "limits", "show", "515151"]).await.unwrap();
+    assert!(shown.contains("LIMITED"), "{shown}");
+    let reset = run(&["ava", "limits", "reset", "515151"]).await.unwrap();
+    assert!(reset.contains("limit reset"), "{reset}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["ava", "limits", "show", "515151", "--json"]).await.unwrap()).unwrap();
+    assert_eq!(json["limited"], false);
+    assert_eq!(
+        json["tokens"].as_f64(),
+        Some(f64::from(app.settings.inbound_limit.burst))
+    );
+    app.cleanup().await;
+}
