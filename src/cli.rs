@@ -38,8 +38,12 @@ pub enum Command {
     #[command(subcommand)]
     Webhook(WebhookCommand),
     /// The dead-letter queue: list, show, replay, purge, stats.
+    Dlq(ops::dlq::DlqArgs),
+    /// Lane depths, jobs in flight, delayed jobs, dead letters and the live workers.
+    Queues(ops::queues::QueuesArgs),
+    /// A user's inbound rate limit: show or reset.
     #[command(subcommand)]
-    Dlq(ops::dlq::DlqCommand),
+    Limits(ops::limits::LimitsCommand),
     /// The Postgres record: `ava store rejected list | replay` for the log rows Postgres refused.
     #[command(subcommand)]
     Store(ops::rejected::StoreCommand),
@@ -114,6 +118,14 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show) => unreachable!("handled before settings load"),
         Command::Store(command) => {
             print!("{}", ops::rejected::run(&settings, command).await?);
+            Ok(())
+        }
+        Command::Queues(args) => {
+            print!("{}", ops::queues::run(&settings, args).await?);
+            Ok(())
+        }
+        Command::Limits(command) => {
+            print!("{}", ops::limits::run(&settings, command).await?);
             Ok(())
         }
     }

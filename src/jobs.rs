@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use workers::{Job, Lane, NewJob, Outcome};
 
-/// A Telegram update as the ingress received it; the payload is Telegram's JSON, unchanged.
+/// A Telegram update as the ingress received it: Telegram's JSON with the ingress' receipt stamp
+/// (`received_at_ms`) spliced in as its first key ([`crate::telegram::stamp_receipt`]).
 pub const TELEGRAM_UPDATE: &str = "telegram_update";
 /// The polite "you are sending too fast" message to a limited sender.
 pub const RATE_LIMIT_NOTICE: &str = "rate_limit_notice";
@@ -27,6 +28,8 @@ pub const DEAD_LETTER_MIRROR: &str = "dead_letter_mirror";
 pub const CONVERSATION_TIMEOUT: &str = "conversation_timeout";
 /// Tell one chat that its alert fired (ordered with the chat's updates).
 pub const ALERT_NOTIFY: &str = "alert_notify";
+/// Apologise to a user whose update was dead-lettered, and reset their conversation.
+pub const DEAD_LETTER_APOLOGY: &str = "dead_letter_apology";
 
 /// Every job kind AVA runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,11 +52,13 @@ pub enum Kind {
     ConversationTimeout,
     /// [`ALERT_NOTIFY`]
     AlertNotify,
+    /// [`DEAD_LETTER_APOLOGY`]
+    DeadLetterApology,
 }
 
 impl Kind {
     /// Every kind, e.g. to register metrics at zero.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::TelegramUpdate,
         Kind::RateLimitNotice,
         Kind::AlertMonitor,
@@ -63,6 +68,7 @@ impl Kind {
         Kind::DeadLetterMirror,
         Kind::ConversationTimeout,
         Kind::AlertNotify,
+        Kind::DeadLetterApology,
     ];
 
     /// The periodic kinds the scheduler enqueues, each with a [`Tick`] payload.
@@ -86,6 +92,7 @@ impl Kind {
             Kind::DeadLetterMirror => DEAD_LETTER_MIRROR,
             Kind::ConversationTimeout => CONVERSATION_TIMEOUT,
             Kind::AlertNotify => ALERT_NOTIFY,
+            Kind::DeadLetterApology => DEAD_LETTER_APOLOGY,
         }
     }
 

@@ -204,7 +204,10 @@ impl Acceptor {
             .chat_id()
             .map(|id| id.to_string())
             .unwrap_or_else(|| format!("update:{update_id}"));
-        let job = NewJob::new(jobs::TELEGRAM_UPDATE, lane, key, body.to_vec()).with_id(update_id.to_string());
+        // The receipt time rides with the update, for message_log.received_at and the
+        // update-to-reply latency.
+        let body = crate::telegram::stamp_receipt(body, Utc::now().timestamp_millis() as u64);
+        let job = NewJob::new(jobs::TELEGRAM_UPDATE, lane, key, body).with_id(update_id.to_string());
         match self.broker.enqueue(job).await.map_err(unavailable)? {
             Enqueued::Queued(_) => {
                 tracing::debug!(update_id, kind, %lane, "queued");

@@ -114,4 +114,75 @@ impl InboundLimiter {
             _ => Verdict::Exceeded { notify: false },
         })
     }
+
+    fn keys(&self, user_id: i64) -> (String, String) {
+        (
+            format!("{}:in:{{{user_id}}}:bucket", self.prefix),
+            format!("{}:in:{{{user_id}}}:told", self.prefix),
+        )
+    }
+
+    /// Where `user_id` stands now (`ava limits show`), refilled to Redis' clock; changes nothing.
+    pub async fn show(&self, user_id: i64) -> Result<LimitStatus, redis::RedisError> {
+        let (bucket, told) = self.keys(user_id);
+        let mut conn = self.redis.clone();
+        let reply: ShowReply = redis::pipe()
+            .cmd("HMGET")
+            .arg(&bucket)
+            .arg("tokens")
+            .arg("ts")
+            .cmd("TTL")
+            .arg(&told)
+            .cmd("TIME")
+            .query_async(&mut conn)
+            .await?;
+        let ((tokens, ts), told_ttl, (secs, micros)) = reply;
+        let now_ms = (secs * 1000 + micros / 1000) as f64;
+        let burst = f64::from(self.burst);
+        let tokens = match (tokens, ts) {
+            (Some(tokens), Some(ts)) => burst.min(tokens + (now_ms - ts).max(0.0) * self.refill_per_ms),
+            _ => burst,
+        };
+        Ok(LimitStatus {
+            user_id,
+            tokens,
+            burst: self.burst,
+            refill_per_sec: self.refill_per_ms * 1000.0,
+            limited: tokens < 1.0,
+            notice_quiet_secs: told_ttl.max(0) as u64,
+        })
+    }
+
+    /// Gives `user_id` a full bucket and forgets the notice (`ava limits reset`). Returns whether
+    /// there was anything to reset.
+    pub async fn reset(&self, user_id: i64) -> Result<bool, redis::RedisError> {
+        let (bucket, told) = self.keys(user_id);
+        let mut conn = self.redis.clone();
+        let removed: i64 = redis::cmd("DEL")
+            .arg(bucket)
+            .arg(told)
+            .query_async(&mut conn)
+            .await?;
+        Ok(removed > 0)
+    }
+}
+
+/// HMGET tokens ts, TTL of the notice flag, TIME.
+type ShowReply = ((Option<f64>, Option<f64>), i64, (u64, u64));
+
+/// A user's inbound limit as `ava limits show` and the admin API report it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LimitStatus {
+    /// The user.
+    pub user_id: i64,
+    /// Updates they may send right now (fractional while refilling).
+    pub tokens: f64,
+    /// The bucket's size (`inbound_limit.burst`).
+    pub burst: u32,
+    /// Refill rate (`inbound_limit.refill_per_sec`).
+    pub refill_per_sec: f64,
+    /// Whether their next update would be dropped.
+    pub limited: bool,
+    /// Seconds before they can be told about the limit again (0: would be told now).
+    pub notice_quiet_secs: u64,
 }

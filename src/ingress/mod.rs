@@ -32,7 +32,7 @@ use crate::{
 
 pub use accept::{AcceptError, Accepted, Acceptor, InboundViolation, Source, ViolationSink};
 pub use error::HttpError;
-pub use inbound_limit::{InboundLimiter, Verdict};
+pub use inbound_limit::{InboundLimiter, LimitStatus, Verdict};
 pub use violations::{INBOUND_SCOPE, RecordedViolations};
 
 /// What the handlers share.
@@ -72,6 +72,7 @@ impl Ingress {
             redis: backends.redis.clone(),
             store: backends.store.clone(),
         };
+        crate::ops::process::watch_pool(backends.store.pool());
         Self {
             settings: settings.clone(),
             acceptor,

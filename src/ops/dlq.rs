@@ -15,7 +15,18 @@ use crate::{
     store::{DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
 };
 
-/// `ava dlq …`
+/// `ava dlq [--json] …`
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// JSON instead of text (every subcommand).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DlqCommand,
+}
+
+/// `ava dlq …` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// Dead letters, newest first, a page at a time.
@@ -41,14 +52,23 @@ pub enum DlqCommand {
         /// Into this lane instead of each one's original lane.
         #[arg(long, value_parser = parse_lane)]
         to_lane: Option<Lane>,
+        /// Only count what would be replayed; changes and records nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replay a filter or --all without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Delete dead letters.
     Purge {
         #[command(flatten)]
         selection: SelectionArgs,
-        /// Only count what would be deleted.
+        /// Only count what would be deleted; changes and records nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Purge a filter or --all without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Counts by lane and error class.
     Stats,
@@ -57,7 +77,8 @@ pub enum DlqCommand {
 /// Filters shared by list, replay and purge.
 #[derive(Debug, Clone, Default, Args)]
 pub struct FilterArgs {
-    /// Only this lane (high, normal, low).
+    /// Only those that died in this lane (high, normal, low); a filter, not a destination
+    /// (replay takes --to-lane for that).
     #[arg(long, value_parser = parse_lane)]
     pub lane: Option<Lane>,
     /// Only this error class (permanent, retries_exhausted, panic, lease_expired,
@@ -127,17 +148,24 @@ impl SelectionArgs {
 }
 
 /// Runs one `ava dlq` command and returns what to print.
-pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<String> {
+pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<String> {
     let backends = Backends::connect(settings).await?;
     let dlq = DeadLetters::new(backends.queue.clone());
+    let json = args.json;
     let mut out = String::new();
-    match command {
+    match args.command {
         DlqCommand::List {
             filter,
             offset,
             limit,
         } => {
             let page = dlq.list(&filter.to_filter(), offset, limit).await?;
+            if json {
+                let items: Vec<Value> = page.items.iter().map(letter_json).collect();
+                let doc = json!({ "total": page.total, "offset": offset, "items": items, "next_offset": page.next_offset });
+                writeln!(out, "{doc}")?;
+                return Ok(out);
+            }
             writeln!(
                 out,
                 "{} dead letter(s) match; showing {} from offset {offset}",
@@ -162,39 +190,104 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
             }
         }
         DlqCommand::Show { id } => match dlq.show(&id).await? {
+            Some(letter) if json => writeln!(out, "{}", letter_json(&letter))?,
             Some(letter) => describe(&mut out, &letter)?,
             None => anyhow::bail!("no dead letter with id {id:?}"),
         },
-        DlqCommand::Replay { selection, to_lane } => {
+        DlqCommand::Replay {
+            selection,
+            to_lane,
+            dry_run,
+            yes,
+        } => {
             let chosen = selection.to_selection()?;
+            // A dry purge selects exactly what a replay would, and changes nothing.
+            let count = dlq.purge(&chosen, true).await?;
+            if dry_run {
+                if json {
+                    writeln!(out, "{}", json!({ "dry_run": true, "would_replay": count }))?;
+                } else {
+                    writeln!(
+                        out,
+                        "would replay {count} dead letter(s) (dry run, nothing replayed)"
+                    )?;
+                }
+                return Ok(out);
+            }
+            confirm(&chosen, "replay", count, yes)?;
             let audit = Audit::start(&backends);
             let replayed = dlq.replay(&chosen, to_lane).await?;
-            writeln!(out, "replayed {} dead letter(s)", replayed.len())?;
+            let pairs: Vec<Value> = replayed
+                .iter()
+                .map(|r| json!({ "old_id": r.old_id, "new_id": r.new_id, "lane": r.lane.as_str() }))
+                .collect();
+            let mut text = format!("replayed {} dead letter(s)\n", replayed.len());
             for r in &replayed {
-                writeln!(out, "{} -> {} ({})", r.old_id, r.new_id, r.lane)?;
+                writeln!(text, "{} -> {} ({})", r.old_id, r.new_id, r.lane)?;
             }
             let ids = replayed.into_iter().map(|r| r.old_id).collect();
             let filter = selection.as_given(to_lane);
-            out.push_str(&audit.record(DeadLetterAction::Replay, filter, ids).await?);
-        }
-        DlqCommand::Purge { selection, dry_run } => {
-            let chosen = selection.to_selection()?;
-            if dry_run {
-                let count = dlq.purge(&chosen, true).await?;
+            let note = audit.record(DeadLetterAction::Replay, filter, ids).await?;
+            if json {
                 writeln!(
                     out,
-                    "would delete {count} dead letter(s) (dry run, nothing deleted)"
+                    "{}",
+                    json!({ "dry_run": false, "replayed": pairs, "audit": note.trim() })
                 )?;
             } else {
-                let audit = Audit::start(&backends);
-                let purged = dlq.purge_listed(&chosen, false).await?;
-                writeln!(out, "deleted {} dead letter(s)", purged.removed)?;
-                let filter = selection.as_given(None);
-                out.push_str(&audit.record(DeadLetterAction::Purge, filter, purged.ids).await?);
+                out.push_str(&text);
+                out.push_str(&note);
+            }
+        }
+        DlqCommand::Purge {
+            selection,
+            dry_run,
+            yes,
+        } => {
+            let chosen = selection.to_selection()?;
+            let count = dlq.purge(&chosen, true).await?;
+            if dry_run {
+                if json {
+                    writeln!(out, "{}", json!({ "dry_run": true, "would_delete": count }))?;
+                } else {
+                    writeln!(
+                        out,
+                        "would delete {count} dead letter(s) (dry run, nothing deleted)"
+                    )?;
+                }
+                return Ok(out);
+            }
+            confirm(&chosen, "purge", count, yes)?;
+            let audit = Audit::start(&backends);
+            let purged = dlq.purge_listed(&chosen, false).await?;
+            let removed = purged.removed;
+            let ids = purged.ids.clone();
+            let filter = selection.as_given(None);
+            let note = audit.record(DeadLetterAction::Purge, filter, purged.ids).await?;
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({ "dry_run": false, "deleted": removed, "ids": ids, "audit": note.trim() })
+                )?;
+            } else {
+                writeln!(out, "deleted {removed} dead letter(s)")?;
+                out.push_str(&note);
             }
         }
         DlqCommand::Stats => {
             let stats = dlq.stats().await?;
+            if json {
+                let doc = json!({
+                    "total": stats.total,
+                    "by_lane": stats.by_lane,
+                    "by_class": stats.by_class,
+                    "oldest_dead_at_ms": stats.oldest_dead_at_ms,
+                    "newest_dead_at_ms": stats.newest_dead_at_ms,
+                });
+                writeln!(out, "{doc}")?;
+                return Ok(out);
+            }
             writeln!(out, "dead letters: {}", stats.total)?;
             for (lane, n) in &stats.by_lane {
                 writeln!(out, "  lane {lane}: {n}")?;
@@ -208,6 +301,50 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
         }
     }
     Ok(out)
+}
+
+/// Asks before a bulk replay or purge (a filter or `--all`); ids name exactly what the operator
+/// chose, so they need no question. Without a terminal to ask on, only `--yes` proceeds.
+fn confirm(chosen: &Selection, verb: &str, count: usize, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write as _};
+    if yes || matches!(chosen, Selection::Ids(_)) || count == 0 {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "refusing to {verb} {count} dead letter(s) without confirmation: stdin is not a terminal; \
+         add --yes to {verb} them (or --dry-run to count them)"
+    );
+    eprint!("{verb} {count} dead letter(s)? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    anyhow::ensure!(
+        matches!(answer.trim(), "y" | "Y" | "yes"),
+        "nothing done ({verb} not confirmed)"
+    );
+    Ok(())
+}
+
+/// A dead letter as JSON; the payload as JSON when it is, else as text.
+fn letter_json(l: &DeadLetter) -> Value {
+    let payload = serde_json::from_slice::<Value>(&l.payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&l.payload).into_owned()));
+    json!({
+        "id": l.id,
+        "kind": l.kind,
+        "lane": l.lane.as_str(),
+        "key": l.key,
+        "class": l.class,
+        "error": l.error,
+        "attempts": l.attempts,
+        "enqueued_at_ms": l.enqueued_at_ms,
+        "first_attempt_at_ms": l.first_attempt_at_ms,
+        "last_attempt_at_ms": l.last_attempt_at_ms,
+        "dead_at_ms": l.dead_at_ms,
+        "replayed_from": l.replayed_from,
+        "payload": payload,
+    })
 }
 
 impl SelectionArgs {

@@ -31,6 +31,36 @@ pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
 pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
 /// Refused attempts (access control). Label: `action` (view|trade|group_trade|confirm|admin).
 pub const ACCESS_DENIED: &str = "ava_access_denied_total";
+/// From the ingress' receipt stamp to the reply's send, per update. Label: `lane`.
+pub const UPDATE_TO_REPLY_SECONDS: &str = "ava_update_to_reply_seconds";
+/// Jobs this worker process handled, by `kind` and `outcome` (done|retry|permanent).
+pub const WORKER_JOBS: &str = "ava_worker_jobs_total";
+/// Jobs running in this worker process right now.
+pub const WORKER_BUSY: &str = "ava_worker_busy_jobs";
+/// Job slots of this worker process (`worker.concurrency`).
+pub const WORKER_SLOTS: &str = "ava_worker_slots";
+/// Worker processes whose heartbeat is recent, as seen by each worker.
+pub const WORKERS_ALIVE: &str = "ava_workers_alive";
+/// Conversations waiting for the user (a deadline is armed).
+pub const CONVERSATIONS_ACTIVE: &str = "ava_conversations_active";
+/// Conversations that went back to idle. Label: `outcome` (completed|cancelled|timed_out).
+pub const CONVERSATIONS_ENDED: &str = "ava_conversations_ended_total";
+/// Postgres connections of this process' pool. Label: `state` (in_use|idle).
+pub const POSTGRES_POOL_CONNECTIONS: &str = "ava_postgres_pool_connections";
+/// The pool's size limit (`database.max_connections`).
+pub const POSTGRES_POOL_MAX: &str = "ava_postgres_pool_max";
+/// Dead-lettered updates whose user was sent the apology. Label: `result` (sent|failed).
+pub const DEAD_LETTER_APOLOGIES: &str = "ava_dead_letter_apologies_total";
+/// CPU time this process used (user + system), Prometheus' standard name.
+pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
+/// Resident memory of this process, Prometheus' standard name.
+pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// Virtual memory of this process.
+pub const PROCESS_VIRTUAL_MEMORY: &str = "process_virtual_memory_bytes";
+/// Open file descriptors of this process.
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+/// When this process started, seconds since the Unix epoch.
+pub const PROCESS_START_TIME: &str = "process_start_time_seconds";
 
 /// Every metric AVA exports, from every module's catalogue: what dashboards and alert rules may
 /// query (a test checks `dashboards/` and `config/prometheus/` against it).
@@ -46,6 +76,21 @@ pub const CATALOGUE: &[&str] = &[
     BLOCKED_CHAT_SKIPS,
     POLLING_ERRORS,
     ACCESS_DENIED,
+    UPDATE_TO_REPLY_SECONDS,
+    WORKER_JOBS,
+    WORKER_BUSY,
+    WORKER_SLOTS,
+    WORKERS_ALIVE,
+    CONVERSATIONS_ACTIVE,
+    CONVERSATIONS_ENDED,
+    POSTGRES_POOL_CONNECTIONS,
+    POSTGRES_POOL_MAX,
+    DEAD_LETTER_APOLOGIES,
+    PROCESS_CPU_SECONDS,
+    PROCESS_RESIDENT_MEMORY,
+    PROCESS_VIRTUAL_MEMORY,
+    PROCESS_OPEN_FDS,
+    PROCESS_START_TIME,
     workers::metrics::QUEUE_DEPTH,
     workers::metrics::QUEUE_OLDEST_AGE,
     workers::metrics::QUEUE_IN_FLIGHT,
@@ -99,6 +144,11 @@ pub fn install() -> PrometheusHandle {
             workers::metrics::describe();
             crate::store::metrics::describe();
             crate::integrations::describe_metrics();
+            super::series::describe();
+            // Every series at zero from the first scrape: dashboards show 0, not "No data", and
+            // `increase()` sees the first event.
+            super::series::register_all();
+            super::process::sample();
             handle
         })
         .clone()
@@ -121,6 +171,7 @@ pub async fn handler() -> impl axum::response::IntoResponse {
 /// Renders the current values in Prometheus' text format.
 pub fn render() -> String {
     let handle = install();
+    super::process::sample();
     handle.run_upkeep();
     handle.render()
 }
@@ -189,12 +240,32 @@ mod tests {
 
     use super::CATALOGUE;
 
-    /// `ava_…` names in a dashboard or rule file, with histogram suffixes folded back.
+    /// Names of the exporters' metrics the dashboards and rules use (redis_exporter,
+    /// postgres_exporter); checked against their documentation, not against a scrape.
+    const EXPORTED_BY_OTHERS: &[&str] = &[
+        "redis_memory_used_bytes",
+        "redis_memory_max_bytes",
+        "redis_connected_clients",
+        "redis_commands_processed_total",
+        "pg_stat_database_numbackends",
+        "pg_settings_max_connections",
+    ];
+
+    /// Metric names in a dashboard or rule file (AVA's `ava_…` and `process_…`, and the
+    /// exporters' `redis_…` and `pg_…`), with histogram suffixes folded back.
     fn metric_names(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for prefix in ["ava_", "process_", "redis_", "pg_"] {
+            names.extend(names_with(text, prefix));
+        }
+        names
+    }
+
+    fn names_with(text: &str, prefix: &str) -> BTreeSet<String> {
         let mut names = BTreeSet::new();
         let bytes = text.as_bytes();
         let mut i = 0;
-        while let Some(at) = text[i..].find("ava_") {
+        while let Some(at) = text[i..].find(prefix) {
             let start = i + at;
             let boundary =
                 start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
@@ -217,9 +288,24 @@ mod tests {
     #[test]
     fn dashboards_and_rules_query_only_metrics_that_exist() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let files = ["dashboards/ava-overview.json", "config/prometheus/rules.yml"];
-        let known: BTreeSet<&str> = CATALOGUE.iter().copied().collect();
-        for file in files {
+        let mut files: Vec<String> = std::fs::read_dir(root.join("dashboards"))
+            .expect("dashboards/")
+            .filter_map(|e| e.ok())
+            .map(|e| format!("dashboards/{}", e.file_name().to_string_lossy()))
+            .filter(|f| f.ends_with(".json"))
+            .collect();
+        files.sort();
+        // The engagement dashboard queries Postgres (tests/it/ops_dashboards.rs runs its SQL).
+        files.retain(|f| f != "dashboards/ava-user-engagement.json");
+        for required in ["ava-bot-health", "ava-infrastructure", "ava-overview"] {
+            assert!(
+                files.contains(&format!("dashboards/{required}.json")),
+                "{required} is checked"
+            );
+        }
+        files.push("config/prometheus/rules.yml".into());
+        let known: BTreeSet<&str> = CATALOGUE.iter().chain(EXPORTED_BY_OTHERS).copied().collect();
+        for file in &files {
             let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
             let used = metric_names(&text);
             assert!(!used.is_empty(), "{file} queries no AVA metric");

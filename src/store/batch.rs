@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use super::rows::AccessDenied;
 pub use super::failure::{Failure, classify, classify_sqlstate, is_unavailable};
+use super::rows::AccessDenied;
 use super::rows::{
     ConversationTransition, DeadLetter, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow, OutboundLogRow,
     RateLimitViolation, UserBlocked, UserSeen,

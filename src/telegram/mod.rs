@@ -25,7 +25,7 @@ pub use limits::OutboundLimiter;
 pub use methods::{AnswerCallbackQuery, EditMessageText, SendMessage, SetWebhook};
 pub use outbound::{Outbound, PauseSink, TelegramPause};
 pub use split::{MAX_MESSAGE_LEN, split_text};
-pub use update::{BotCommand, Envelope, Inbound};
+pub use update::{BotCommand, Envelope, Inbound, RECEIVED_AT_MS, stamp_receipt, take_receipt, unstamp};
 
 /// A failed Bot API call, classified once, here.
 #[derive(Debug, Clone, thiserror::Error)]

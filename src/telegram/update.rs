@@ -15,6 +15,10 @@ use crate::config::LaneRules;
 pub struct Envelope {
     /// Telegram's update id.
     pub update_id: i64,
+    /// When the ingress received the update (ms since the Unix epoch), stamped into the queued
+    /// payload by [`stamp_receipt`]; absent in Telegram's own JSON (and so from [`Self::to_value`]).
+    #[serde(default)]
+    pub received_at_ms: Option<i64>,
     #[serde(flatten)]
     rest: Map<String, Value>,
 }
@@ -123,7 +127,10 @@ impl Inbound {
         let envelope: Envelope =
             serde_json::from_slice(payload).map_err(|e| format!("payload is not an update: {e}"))?;
         // From the bytes, not from the envelope: teloxide's types do not round-trip through `Value`.
-        let update = serde_json::from_slice::<Update>(payload).map_err(|e| e.to_string());
+        // Without the ingress' stamp: teloxide would read an unknown top-level key as the kind.
+        let original = unstamp(payload);
+        let bytes = original.as_deref().unwrap_or(payload);
+        let update = serde_json::from_slice::<Update>(bytes).map_err(|e| e.to_string());
         Ok(Self { envelope, update })
     }
 
@@ -141,6 +148,42 @@ impl Inbound {
     pub fn update(&self) -> Result<&Update, &str> {
         self.update.as_ref().map_err(String::as_str)
     }
+}
+
+/// The key the ingress adds to a queued update: its receipt time.
+pub const RECEIVED_AT_MS: &str = "received_at_ms";
+
+/// `body` with `"received_at_ms":now_ms` as its first key. Spliced into the bytes rather than
+/// re-serialized, so the rest of Telegram's JSON reaches the worker exactly as sent. `body` is
+/// an object with at least `update_id` (the caller parsed it as an [`Envelope`]).
+pub fn stamp_receipt(body: &[u8], now_ms: u64) -> Vec<u8> {
+    let Some(open) = body.iter().position(|b| *b == b'{') else {
+        return body.to_vec();
+    };
+    let mut stamped = Vec::with_capacity(body.len() + 32);
+    stamped.extend_from_slice(&body[..=open]);
+    stamped.extend_from_slice(format!("\"{RECEIVED_AT_MS}\":{now_ms},").as_bytes());
+    stamped.extend_from_slice(&body[open + 1..]);
+    stamped
+}
+
+/// The update's bytes without the stamp [`stamp_receipt`] put in front, exactly as Telegram sent
+/// them (`None` when the payload carries no stamp).
+pub fn unstamp(payload: &[u8]) -> Option<Vec<u8>> {
+    let open = payload.iter().position(|b| *b == b'{')?;
+    let key = format!("\"{RECEIVED_AT_MS}\":");
+    let rest = payload[open + 1..].strip_prefix(key.as_bytes())?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest[digits..].strip_prefix(b",")?;
+    let mut original = payload[..=open].to_vec();
+    original.extend_from_slice(rest);
+    Some(original)
+}
+
+/// Removes the ingress' stamp from a queued update and returns it: what remains is the update
+/// as Telegram sent it (teloxide's types would read an unknown top-level key as an error kind).
+pub fn take_receipt(raw: &mut Value) -> Option<i64> {
+    raw.as_object_mut()?.remove(RECEIVED_AT_MS)?.as_i64()
 }
 
 // The rules are configuration; they read the update's kind and command, so they live beside them.
@@ -170,6 +213,20 @@ impl LaneRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_receipt_stamp_round_trips_and_leaves_the_update_as_sent() {
+        let body = br#" {"update_id":5,"message":{"text":"hi","chat":{"id":1}}}"#;
+        let stamped = stamp_receipt(body, 1_700_000_000_123);
+        let envelope: Envelope = serde_json::from_slice(&stamped).expect("still an envelope");
+        assert_eq!(envelope.received_at_ms, Some(1_700_000_000_123));
+        assert_eq!(envelope.kind(), "message");
+        let mut raw: Value = serde_json::from_slice(&stamped).unwrap();
+        assert_eq!(take_receipt(&mut raw), Some(1_700_000_000_123));
+        assert_eq!(raw, serde_json::from_slice::<Value>(body).unwrap());
+        assert_eq!(unstamp(&stamped).as_deref(), Some(&body[..]));
+        assert_eq!(unstamp(body), None);
+    }
 
     fn rules() -> LaneRules {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();

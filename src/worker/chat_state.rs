@@ -173,6 +173,15 @@ impl ChatStates {
         Ok(())
     }
 
+    /// Conversations with an armed timer: those waiting for their user.
+    pub(crate) async fn waiting(&self) -> redis::RedisResult<u64> {
+        let mut conn = self.conn.clone();
+        redis::cmd("ZCARD")
+            .arg(self.timers_key())
+            .query_async(&mut conn)
+            .await
+    }
+
     /// Timers due at `now_ms`, oldest first, at most `limit`.
     pub(crate) async fn due(&self, now_ms: u64, limit: usize) -> redis::RedisResult<Vec<(i64, u64)>> {
         let mut conn = self.conn.clone();

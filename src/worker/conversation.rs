@@ -21,7 +21,7 @@ use super::{
 use crate::{
     app::Backends,
     config::Settings,
-    conversation::{Actor, Button, Effect, Event, Media, guarded_step, text_event},
+    conversation::{Actor, Button, Effect, Event, Media, State, guarded_step, text_event},
     integrations::Integrations,
     store::{self, ConversationTransition, OutboundLogRow, UserBlocked},
     telegram::{AnswerCallbackQuery, EditMessageText, Inbound, SendMessage, TelegramError},
@@ -74,6 +74,21 @@ struct Moved {
     event: &'static str,
     from: &'static str,
     to: &'static str,
+    /// How the conversation ended, should this move end it (see [`ending_of`]).
+    ending: &'static str,
+}
+
+/// How an event that brings a conversation back to idle ended it, for
+/// `ava_conversations_ended_total`: a deadline times it out, /cancel (or /stop) and a "No"
+/// cancel it, anything else completes it.
+fn ending_of(event: &Event) -> &'static str {
+    match event {
+        Event::TimedOut { .. } => "timed_out",
+        Event::Command { name, .. } if name == "cancel" || name == "stop" => "cancelled",
+        Event::Text(text) if matches!(text.trim().to_lowercase().as_str(), "no" | "n") => "cancelled",
+        Event::Callback { data, .. } if data.starts_with("confirm:no:") => "cancelled",
+        _ => "completed",
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -248,6 +263,7 @@ impl Worker {
             let mut moves = Vec::new();
             loop {
                 let event_name = event.name();
+                let ending = ending_of(&event);
                 let from = state.name();
                 let guarded = guarded_step(&self.conv.access.policy, actor, state, event);
                 if let (Some(denial), Some(actor)) = (&guarded.denial, actor) {
@@ -263,6 +279,7 @@ impl Worker {
                         event: event_name,
                         from,
                         to: next.name(),
+                        ending,
                     });
                 }
                 state = next;
@@ -343,6 +360,10 @@ impl Worker {
     ) {
         let at = chrono::Utc::now();
         for (i, m) in moves.into_iter().enumerate() {
+            if m.to == State::Idle.name() && m.from != State::Idle.name() {
+                metrics::counter!(crate::ops::metrics::CONVERSATIONS_ENDED, "outcome" => m.ending)
+                    .increment(1);
+            }
             tracing::debug!(
                 chat_id,
                 event_id,

@@ -4,14 +4,17 @@ mod access;
 use anyhow::Context as _;
 mod chat_state;
 mod conversation;
+mod failures;
 mod handlers;
 mod job_record;
+mod liveness;
 mod pauses;
 mod requests;
 mod token_check;
 
 pub use token_check::check_token;
 
+pub use failures::{APOLOGY, DEAD_LETTER_APOLOGY};
 pub use pauses::TELEGRAM_429_SCOPE;
 
 use std::{sync::Arc, time::Duration};
@@ -45,12 +48,14 @@ pub struct Worker {
     retention: crate::config::RetentionDays,
     name: String,
     conv: conversation::ConversationDeps,
+    busy: liveness::Busy,
 }
 
 impl Worker {
     /// A worker over the process' backends: its queue, pool, log writer and Redis handle.
     pub fn new(backends: &Backends, settings: &Settings) -> anyhow::Result<Self> {
         let log = backends.log.clone();
+        crate::ops::process::watch_pool(backends.store.pool());
         Ok(Self {
             broker: backends.queue.clone(),
             outbound: backends
@@ -61,6 +66,7 @@ impl Worker {
             retention: settings.store.retention_days.clone(),
             store: backends.store.clone(),
             name: format!("{}-{}", hostname(), std::process::id()),
+            busy: liveness::Busy::default(),
         })
     }
 
@@ -97,7 +103,19 @@ impl Worker {
                 Box::pin(async move { worker.handle(&job).await })
             },
         )
-        .on_attempt(job_record::attempt_hook(self.log.clone(), self.name.clone()))
+        .on_attempt({
+            // The record first (job_attempts, dead_letters), then the logs and the apology.
+            let record = job_record::attempt_hook(self.log.clone(), self.name.clone());
+            let failures = failures::failure_hook(self.broker.clone());
+            move |executed: &workers::Executed| -> futures::future::BoxFuture<'static, ()> {
+                let record = record(executed);
+                let failures = failures(executed);
+                Box::pin(async move {
+                    record.await;
+                    failures.await;
+                })
+            }
+        })
     }
 
     async fn handle(&self, job: &Job) -> Outcome {
@@ -110,7 +128,10 @@ impl Worker {
             update_id = tracing::field::Empty,
             chat_id = tracing::field::Empty
         );
-        self.dispatch(job).instrument(span).await
+        let _running = self.busy.start();
+        let outcome = self.dispatch(job).instrument(span).await;
+        liveness::count_job(&job.kind, &outcome);
+        outcome
     }
 
     /// Runs up to `worker.concurrency` jobs at once until `shutdown`, then flushes the log.
@@ -144,12 +165,18 @@ pub async fn run(
     let backends = Backends::connect(&settings).await?;
     crate::ops::metrics::install();
     let metrics = serve_metrics(metrics_listener, &settings.worker.metrics_addr, shutdown.clone()).await?;
-    Worker::new(&backends, &settings)?
-        .run(settings.worker.concurrency, shutdown)
-        .await?;
+    let worker = Worker::new(&backends, &settings)?;
+    let beats = crate::ops::heartbeat::Heartbeats::new(backends.redis.clone(), backends.prefix());
+    let heartbeat = tokio::spawn(worker.clone().heartbeat_loop(
+        beats,
+        settings.worker.concurrency as u64,
+        shutdown.clone(),
+    ));
+    worker.run(settings.worker.concurrency, shutdown).await?;
     if let Some(metrics) = metrics {
         metrics.await??;
     }
+    let _ = heartbeat.await;
     Ok(())
 }
 

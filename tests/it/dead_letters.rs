@@ -4,12 +4,17 @@
 use std::time::Duration;
 
 use ava::{
-    ops::dlq::{self, DlqCommand, FilterArgs, SelectionArgs},
+    ops::dlq::{self, DlqArgs, DlqCommand, FilterArgs, SelectionArgs},
     worker::Step,
 };
 use workers::{Broker, Enqueued, Lane, NewJob, Outcome};
 
 use crate::harness::TestApp;
+
+/// `ava dlq COMMAND` with text output.
+async fn run_text(s: &ava::config::Settings, command: DlqCommand) -> anyhow::Result<String> {
+    dlq::run(s, DlqArgs { json: false, command }).await
+}
 
 #[tokio::test]
 async fn a_permanent_failure_is_listed_replayed_and_purged() {
@@ -24,7 +29,7 @@ async fn a_permanent_failure_is_listed_replayed_and_purged() {
     let step = app.worker.try_execute_one(Duration::from_secs(5)).await.unwrap();
     assert!(matches!(step, Step::Ran(Outcome::Permanent(_))), "{step:?}");
 
-    let list = dlq::run(
+    let list = run_text(
         s,
         DlqCommand::List {
             filter: FilterArgs::default(),
@@ -40,7 +45,7 @@ async fn a_permanent_failure_is_listed_replayed_and_purged() {
         "{list}"
     );
 
-    let show = dlq::run(s, DlqCommand::Show { id: "job-1".into() })
+    let show = run_text(s, DlqCommand::Show { id: "job-1".into() })
         .await
         .unwrap();
     assert!(
@@ -52,11 +57,12 @@ async fn a_permanent_failure_is_listed_replayed_and_purged() {
         all: true,
         ..Default::default()
     };
-    let dry = dlq::run(
+    let dry = run_text(
         s,
         DlqCommand::Purge {
             selection: everything.clone(),
             dry_run: true,
+            yes: false,
         },
     )
     .await
@@ -67,11 +73,13 @@ async fn a_permanent_failure_is_listed_replayed_and_purged() {
         ids: vec!["job-1".into()],
         ..Default::default()
     };
-    let replay = dlq::run(
+    let replay = run_text(
         s,
         DlqCommand::Replay {
             selection: by_id,
             to_lane: Some(Lane::High),
+            dry_run: false,
+            yes: false,
         },
     )
     .await
@@ -86,32 +94,35 @@ async fn a_permanent_failure_is_listed_replayed_and_purged() {
         "the replayed job ran again: {step:?}"
     );
 
-    let stats = dlq::run(s, DlqCommand::Stats).await.unwrap();
+    let stats = run_text(s, DlqCommand::Stats).await.unwrap();
     assert!(
         stats.contains("dead letters: 1") && stats.contains("lane high: 1"),
         "{stats}"
     );
-    let purged = dlq::run(
+    let purged = run_text(
         s,
         DlqCommand::Purge {
             selection: everything,
             dry_run: false,
+            // No terminal in a test: a bulk purge needs --yes.
+            yes: true,
         },
     )
     .await
     .unwrap();
     assert!(purged.contains("deleted 1"), "{purged}");
     assert!(
-        dlq::run(s, DlqCommand::Stats)
+        run_text(s, DlqCommand::Stats)
             .await
             .unwrap()
             .contains("dead letters: 0")
     );
-    let refused = dlq::run(
+    let refused = run_text(
         s,
         DlqCommand::Purge {
             selection: SelectionArgs::default(),
             dry_run: false,
+            yes: true,
         },
     )
     .await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ava::{
     jobs,
-    ops::dlq::{self, DlqCommand, SelectionArgs},
+    ops::dlq::{self, DlqArgs, DlqCommand, SelectionArgs},
     store::{DeadLetter, DeadLetterAction, DeadLetterAudit, new_log_key},
     worker::Step,
 };
@@ -327,9 +327,13 @@ async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
 
     let dry = dlq::run(
         s,
-        DlqCommand::Purge {
-            selection: everything.clone(),
-            dry_run: true,
+        DlqArgs {
+            json: false,
+            command: DlqCommand::Purge {
+                selection: everything.clone(),
+                dry_run: true,
+                yes: false,
+            },
         },
     )
     .await
@@ -339,12 +343,17 @@ async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
 
     let replay = dlq::run(
         s,
-        DlqCommand::Replay {
-            selection: SelectionArgs {
-                ids: vec!["job-a".into()],
-                ..Default::default()
+        DlqArgs {
+            json: false,
+            command: DlqCommand::Replay {
+                selection: SelectionArgs {
+                    ids: vec!["job-a".into()],
+                    ..Default::default()
+                },
+                to_lane: Some(Lane::High),
+                dry_run: false,
+                yes: false,
             },
-            to_lane: Some(Lane::High),
         },
     )
     .await
@@ -355,9 +364,14 @@ async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
     );
     let purge = dlq::run(
         s,
-        DlqCommand::Purge {
-            selection: everything,
-            dry_run: false,
+        DlqArgs {
+            json: false,
+            // No terminal in a test: a bulk purge needs --yes.
+            command: DlqCommand::Purge {
+                selection: everything,
+                dry_run: false,
+                yes: true,
+            },
         },
     )
     .await

@@ -55,6 +55,7 @@ impl Worker {
             Kind::DataCollector => self.collect_prices(job).await,
             Kind::Retention => self.run_retention(job).await,
             Kind::DeadLetterMirror => self.mirror_dead_letters(job).await,
+            Kind::DeadLetterApology => Ok(self.handle_apology(job).await),
         };
         result.unwrap_or_else(|outcome| outcome)
     }

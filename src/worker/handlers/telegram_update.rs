@@ -41,8 +41,19 @@ impl Worker {
             Outcome::Retry(e) | Outcome::RetryAfter(_, e) => ("retry", Some(e.clone())),
             Outcome::Permanent(e) => ("failed", Some(e.clone())),
         };
-        // The ingress stamps no separate receipt time yet: it enqueues as it receives.
         let enqueued_at = DateTime::from_timestamp_millis(job.enqueued_at_ms as i64);
+        // Jobs queued before the ingress stamped receipts fall back to their enqueue time.
+        let received_at = envelope
+            .received_at_ms
+            .and_then(DateTime::from_timestamp_millis)
+            .or(enqueued_at)
+            .unwrap_or(started_at);
+        if outcome == Outcome::Done && job.replayed_from.is_empty() {
+            // A replay's receipt is hours old: it would only blur the latency users see.
+            let waited = (Utc::now() - received_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(crate::ops::metrics::UPDATE_TO_REPLY_SECONDS, "lane" => job.lane.as_str())
+                .record(waited);
+        }
         self.log
             .record(MessageLogRow {
                 update_id: envelope.update_id,
@@ -52,7 +63,7 @@ impl Worker {
                 lane: job.lane.as_str().to_owned(),
                 text: envelope.text().map(str::to_owned),
                 command: envelope.command().map(|c| c.name),
-                received_at: enqueued_at.unwrap_or(started_at),
+                received_at,
                 enqueued_at,
                 started_at,
                 finished_at: Some(Utc::now()),
