@@ -27,6 +27,8 @@ pub enum Source {
     Webhook,
     /// getUpdates returned it.
     Polling,
+    /// API Gateway or a function URL invoked the Lambda function with it.
+    Lambda,
 }
 
 impl Source {
@@ -34,6 +36,7 @@ impl Source {
         match self {
             Source::Webhook => "webhook",
             Source::Polling => "polling",
+            Source::Lambda => "lambda",
         }
     }
 }

@@ -5,7 +5,10 @@ mod accept;
 mod error;
 mod health;
 mod inbound_limit;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod polling;
+pub mod receive;
 mod update;
 mod violations;
 mod webhook;

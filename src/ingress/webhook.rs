@@ -1,5 +1,6 @@
-//! `POST <webhook.path>`: secret → size → [`Acceptor::accept`]; 2xx only once the update is
-//! durably queued (or deliberately dropped).
+//! `POST <webhook.path>`: secret → size → [`super::Acceptor::accept`]; 2xx only once the update
+//! is durably queued (or deliberately dropped). The checks and the answer live in
+//! [`super::receive`], shared with the Lambda function; this file only reads HTTP.
 
 use axum::{
     Json,
@@ -8,38 +9,27 @@ use axum::{
     http::{HeaderMap, header},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
+use serde_json::Value;
 
 use super::{
     IngressState,
-    accept::{AcceptError, Source},
+    accept::Source,
     error::HttpError,
+    receive::{self, SECRET_HEADER},
 };
-
-const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 pub(super) async fn receive(
     State(state): State<IngressState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, HttpError> {
-    let given = headers
-        .get(SECRET_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    // An empty configured secret would match a missing header: refuse everything instead.
-    // `ct_eq` compares equal-length values in constant time; only the length can leak, and the
-    // secret's length is no help in guessing it.
-    if state.secret.is_empty() || !bool::from(given.ct_eq(state.secret.as_bytes())) {
-        return Err(HttpError::Unauthorized);
-    }
+    receive::check_secret(&state.secret, headers.get(SECRET_HEADER).map(|v| v.as_bytes()))?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.body_limit as u64) {
-        return Err(HttpError::PayloadTooLarge);
+    if let Some(declared) = declared {
+        receive::check_size(declared, state.body_limit)?;
     }
     // The declared length may lie (or be absent with chunked encoding): count while reading.
     let bytes = match Limited::new(body, state.body_limit).collect().await {
@@ -47,12 +37,6 @@ pub(super) async fn receive(
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(HttpError::PayloadTooLarge),
         Err(_) => return Err(HttpError::BadRequest),
     };
-    match state.acceptor.accept(&bytes, Source::Webhook).await {
-        Ok(accepted) => Ok(Json(json!({ "ok": true, "result": accepted.label() }))),
-        Err(AcceptError::Malformed(_)) => Err(HttpError::BadRequest),
-        Err(AcceptError::Unavailable(e)) => {
-            tracing::error!(error = %e, "cannot queue update; answering 503 so Telegram retries");
-            Err(HttpError::Unavailable)
-        }
-    }
+    let accepted = receive::accept(&state.acceptor, &bytes, Source::Webhook).await?;
+    Ok(receive::acknowledged(&accepted))
 }

@@ -1,0 +1,168 @@
+//! The ingress as an AWS Lambda function (`--features lambda`, binary `bootstrap`): API Gateway
+//! REST (v1) and HTTP API (v2) proxy events and Lambda function URLs in, the webhook's answers
+//! out, through the same checks ([`super::receive`]) and the same [`Acceptor`].
+//!
+//! Only the ingress belongs here. Workers and the scheduler hold leases they must renew by
+//! heartbeat and block on Redis for work; a function frozen between invocations would let every
+//! lease lapse (see docs/OPERATIONS.md, "Ingress on AWS Lambda").
+
+use std::{
+    process::ExitCode,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    http::{HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use lambda_http::{Request, service_fn};
+use serde_json::json;
+
+use super::{
+    accept::{Accepted, Acceptor, RateLimitViolation, Source, ViolationSink},
+    receive::{self, SECRET_HEADER},
+    violations::violation_row,
+};
+use crate::{config::Settings, store::LogWriter};
+
+/// The function's state, built once per execution environment (the "init" phase) and reused by
+/// every invocation it serves.
+#[derive(Clone)]
+pub struct LambdaIngress {
+    acceptor: Acceptor,
+    secret: Arc<str>,
+    body_limit: usize,
+    log: LogWriter,
+    violations: Arc<HeldViolations>,
+}
+
+/// Holds an invocation's rate-limit violations until its handler writes them. The webhook's sink
+/// hands rows to a spawned task; here the rows must be flushed before the answer, because Lambda
+/// freezes the process as soon as the answer is posted and may never thaw it.
+#[derive(Default)]
+struct HeldViolations(Mutex<Vec<RateLimitViolation>>);
+
+impl ViolationSink for HeldViolations {
+    fn record(&self, violation: RateLimitViolation) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(violation);
+    }
+}
+
+impl HeldViolations {
+    fn take(&self) -> Vec<RateLimitViolation> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl LambdaIngress {
+    /// Connects to Redis (queue, inbound limits, log spool) as `ava ingress` does. Postgres is
+    /// connected lazily, only when a rate-limit violation is to be recorded.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        settings.require_webhook_secret()?;
+        let log = crate::store::start_writer(settings).await?;
+        let violations = Arc::new(HeldViolations::default());
+        let acceptor = Acceptor::build(settings)
+            .await?
+            .with_violation_sink(violations.clone());
+        Ok(Self {
+            acceptor,
+            secret: Arc::from(settings.webhook.secret.expose()),
+            body_limit: settings.ingress.body_limit_bytes,
+            log,
+            violations,
+        })
+    }
+
+    /// Answers one HTTP request as the webhook would. The path is not checked: the API Gateway
+    /// route or the function URL already chose this function.
+    pub async fn handle(&self, request: Request) -> Response {
+        if request.method() != Method::POST {
+            let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let given = request.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
+        let result = match receive::check_secret(&self.secret, given) {
+            Ok(()) => {
+                // lambda_http has already decoded a base64 body (`isBase64Encoded`).
+                let body: &[u8] = request.body().as_ref();
+                receive::accept_body(&self.acceptor, body, self.body_limit, Source::Lambda).await
+            }
+            Err(e) => Err(e),
+        };
+        if matches!(result, Ok(Accepted::Limited { .. })) {
+            self.record_violations().await;
+        }
+        receive::respond(result)
+    }
+
+    async fn record_violations(&self) {
+        for violation in self.violations.take() {
+            self.log.record(violation_row(violation)).await;
+        }
+        // To Postgres, or to the Redis spool the workers' writers drain.
+        let report = self.log.flush().await;
+        if report.held > 0 {
+            tracing::warn!(held = report.held, "rate-limit violation rows not yet written");
+        }
+    }
+}
+
+/// Serves invocations from the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) until it stops.
+pub async fn run(ingress: LambdaIngress) -> anyhow::Result<()> {
+    lambda_http::run(service_fn(move |request: Request| {
+        let ingress = ingress.clone();
+        async move { Ok::<_, std::convert::Infallible>(ingress.handle(request).await) }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("Lambda runtime loop ended: {e}"))
+}
+
+/// The `bootstrap` binary: load settings (embedded defaults, `AVA_CONFIG`, `AVA_…` variables),
+/// build, serve. A failure before the first invocation is reported to the Runtime API's
+/// `init/error`, so the Lambda console and logs name it, and the process exits non-zero.
+pub async fn main() -> ExitCode {
+    let started = std::time::Instant::now();
+    let ingress = async {
+        let file = std::env::var_os("AVA_CONFIG").map(std::path::PathBuf::from);
+        let settings = Settings::load(file.as_deref())?;
+        crate::telemetry::init(&settings.log);
+        LambdaIngress::build(&settings).await
+    };
+    let ingress = match ingress.await {
+        Ok(ingress) => ingress,
+        Err(e) => {
+            eprintln!("ava lambda: init failed: {e:#}");
+            report_init_error(&format!("{e:#}")).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(init_ms = started.elapsed().as_millis() as u64, "lambda ingress ready");
+    match run(ingress).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ava lambda: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// POSTs `{errorType, errorMessage}` to `/2018-06-01/runtime/init/error`. Best effort: the exit
+/// status tells Lambda too. The message comes from our own errors, which never carry secrets.
+async fn report_init_error(message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    crate::install_crypto_provider();
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+        .json(&json!({ "errorType": "Runtime.InitError", "errorMessage": message }))
+        .send()
+        .await;
+    if let Err(e) = sent {
+        eprintln!("ava lambda: cannot report the init error to the Runtime API: {e}");
+    }
+}
