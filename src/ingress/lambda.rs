@@ -9,6 +9,7 @@
 use std::{
     process::ExitCode,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::{
@@ -20,15 +21,23 @@ use serde_json::json;
 
 use super::{
     accept::{Accepted, Acceptor, RateLimitViolation, Source, ViolationSink},
+    error::HttpError,
     receive::{self, SECRET_HEADER},
     violations::violation_row,
 };
 use crate::{config::Settings, store::LogWriter};
 
 /// The function's state, built once per execution environment (the "init" phase) and reused by
-/// every invocation it serves.
+/// every invocation it serves; rebuilt after Redis failed an update (see [`LambdaIngress::handle`]).
 #[derive(Clone)]
 pub struct LambdaIngress {
+    settings: Arc<Settings>,
+    // Lambda hands an environment one invocation at a time, so this lock is never contended.
+    front: Arc<tokio::sync::Mutex<Option<Front>>>,
+}
+
+/// What answers requests: the acceptor and its connections.
+struct Front {
     acceptor: Acceptor,
     secret: Arc<str>,
     body_limit: usize,
@@ -55,10 +64,55 @@ impl HeldViolations {
 }
 
 impl LambdaIngress {
-    /// Connects to Redis (queue, inbound limits, log spool) as `ava ingress` does. Postgres is
-    /// connected lazily, only when a rate-limit violation is to be recorded.
-    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+    /// Checks the settings and connects to Redis (queue, inbound limits, log spool) as
+    /// `ava ingress` does; an error here is an init error. Postgres is connected lazily, only
+    /// when a rate-limit violation is to be recorded.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.require_webhook_secret()?;
+        let front = Front::build(&settings).await?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            front: Arc::new(tokio::sync::Mutex::new(Some(front))),
+        })
+    }
+
+    /// Answers one HTTP request as the webhook would. The path is not checked: the API Gateway
+    /// route or the function URL already chose this function.
+    ///
+    /// After Redis failed an update (503) the connections are dropped and the next invocation
+    /// connects afresh: the queue's Redis connection does not reconnect by itself, and a warm
+    /// environment could otherwise answer 503 until Lambda happened to recycle it.
+    pub async fn handle(&self, request: Request) -> Response {
+        if request.method() != Method::POST {
+            let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let mut slot = self.front.lock().await;
+        if slot.is_none() {
+            // Bounded like an enqueue, so Telegram gets its 503 as fast as from the webhook.
+            let timeout = Duration::from_millis(self.settings.ingress.enqueue_timeout_ms);
+            match tokio::time::timeout(timeout, Front::build(&self.settings)).await {
+                Ok(Ok(front)) => *slot = Some(front),
+                Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "cannot reconnect; answering 503"),
+                Err(_) => tracing::error!("reconnecting took over ingress.enqueue_timeout_ms; answering 503"),
+            }
+        }
+        let Some(front) = slot.as_ref() else {
+            return receive::respond(Err(HttpError::Unavailable));
+        };
+        let result = front.handle(&request).await;
+        if result == Err(HttpError::Unavailable) {
+            *slot = None;
+        }
+        receive::respond(result)
+    }
+}
+
+impl Front {
+    async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let log = crate::store::start_writer(settings).await?;
         let violations = Arc::new(HeldViolations::default());
         let acceptor = Acceptor::build(settings)
@@ -73,29 +127,16 @@ impl LambdaIngress {
         })
     }
 
-    /// Answers one HTTP request as the webhook would. The path is not checked: the API Gateway
-    /// route or the function URL already chose this function.
-    pub async fn handle(&self, request: Request) -> Response {
-        if request.method() != Method::POST {
-            let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    async fn handle(&self, request: &Request) -> Result<Accepted, HttpError> {
         let given = request.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
-        let result = match receive::check_secret(&self.secret, given) {
-            Ok(()) => {
-                // lambda_http has already decoded a base64 body (`isBase64Encoded`).
-                let body: &[u8] = request.body().as_ref();
-                receive::accept_body(&self.acceptor, body, self.body_limit, Source::Lambda).await
-            }
-            Err(e) => Err(e),
-        };
+        receive::check_secret(&self.secret, given)?;
+        // lambda_http has already decoded a base64 body (`isBase64Encoded`).
+        let body: &[u8] = request.body().as_ref();
+        let result = receive::accept_body(&self.acceptor, body, self.body_limit, Source::Lambda).await;
         if matches!(result, Ok(Accepted::Limited { .. })) {
             self.record_violations().await;
         }
-        receive::respond(result)
+        result
     }
 
     async fn record_violations(&self) {
@@ -129,7 +170,7 @@ pub async fn main() -> ExitCode {
         let file = std::env::var_os("AVA_CONFIG").map(std::path::PathBuf::from);
         let settings = Settings::load(file.as_deref())?;
         crate::telemetry::init(&settings.log);
-        LambdaIngress::build(&settings).await
+        LambdaIngress::build(settings).await
     };
     let ingress = match ingress.await {
         Ok(ingress) => ingress,
@@ -139,7 +180,10 @@ pub async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(init_ms = started.elapsed().as_millis() as u64, "lambda ingress ready");
+    tracing::info!(
+        init_ms = started.elapsed().as_millis() as u64,
+        "lambda ingress ready"
+    );
     match run(ingress).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -83,8 +83,18 @@ mod tests {
     #[test]
     fn secret_must_match_exactly_and_an_empty_one_refuses_all() {
         assert_eq!(check_secret("s3cret", Some(b"s3cret")), Ok(()));
-        for given in [Some(&b"s3cre"[..]), Some(b"s3cret "), Some(b"S3CRET"), Some(b""), None] {
-            assert_eq!(check_secret("s3cret", given), Err(HttpError::Unauthorized), "{given:?}");
+        for given in [
+            Some(&b"s3cre"[..]),
+            Some(b"s3cret "),
+            Some(b"S3CRET"),
+            Some(b""),
+            None,
+        ] {
+            assert_eq!(
+                check_secret("s3cret", given),
+                Err(HttpError::Unauthorized),
+                "{given:?}"
+            );
         }
         assert_eq!(check_secret("", None), Err(HttpError::Unauthorized));
         assert_eq!(check_secret("", Some(b"")), Err(HttpError::Unauthorized));
