@@ -19,6 +19,7 @@ mod edge_support;
 mod edge_webhook_admin;
 mod harness;
 mod job_record;
+mod lambda_deploy;
 mod lambda_events;
 mod lambda_ingress;
 mod lambda_parity;
