@@ -166,6 +166,14 @@ pub async fn run(ingress: LambdaIngress) -> anyhow::Result<()> {
 /// `init/error`, so the Lambda console and logs name it, and the process exits non-zero.
 pub async fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // lambda_runtime would panic on the first poll without it; say what is wrong instead.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        eprintln!(
+            "bootstrap is the ingress as an AWS Lambda function: AWS_LAMBDA_RUNTIME_API is not set \
+             (run `ava ingress` for the HTTP server)"
+        );
+        return ExitCode::FAILURE;
+    }
     let ingress = async {
         let file = std::env::var_os("AVA_CONFIG").map(std::path::PathBuf::from);
         let settings = Settings::load(file.as_deref())?;
