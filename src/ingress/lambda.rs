@@ -20,12 +20,12 @@ use lambda_http::{Request, service_fn};
 use serde_json::json;
 
 use super::{
-    accept::{Accepted, Acceptor, RateLimitViolation, Source, ViolationSink},
+    accept::{Accepted, Acceptor, InboundViolation, Source, ViolationSink},
     error::HttpError,
     receive::{self, SECRET_HEADER},
     violations::violation_row,
 };
-use crate::{config::Settings, store::LogWriter};
+use crate::{app::Backends, config::Settings, store::LogWriter};
 
 /// The function's state, built once per execution environment (the "init" phase) and reused by
 /// every invocation it serves; rebuilt after Redis failed an update (see [`LambdaIngress::handle`]).
@@ -49,24 +49,23 @@ struct Front {
 /// hands rows to a spawned task; here the rows must be flushed before the answer, because Lambda
 /// freezes the process as soon as the answer is posted and may never thaw it.
 #[derive(Default)]
-struct HeldViolations(Mutex<Vec<RateLimitViolation>>);
+struct HeldViolations(Mutex<Vec<InboundViolation>>);
 
 impl ViolationSink for HeldViolations {
-    fn record(&self, violation: RateLimitViolation) {
+    fn record(&self, violation: InboundViolation) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(violation);
     }
 }
 
 impl HeldViolations {
-    fn take(&self) -> Vec<RateLimitViolation> {
+    fn take(&self) -> Vec<InboundViolation> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 impl LambdaIngress {
-    /// Checks the settings and connects to Redis (queue, inbound limits, log spool) as
-    /// `ava ingress` does; an error here is an init error. Postgres is connected lazily, only
-    /// when a rate-limit violation is to be recorded.
+    /// Checks the settings and connects the backends as `ava ingress` does; an error here is an
+    /// init error. Postgres is connected lazily, only when a rate-limit violation is recorded.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.require_webhook_secret()?;
         let front = Front::build(&settings).await?;
@@ -79,9 +78,10 @@ impl LambdaIngress {
     /// Answers one HTTP request as the webhook would. The path is not checked: the API Gateway
     /// route or the function URL already chose this function.
     ///
-    /// After Redis failed an update (503) the connections are dropped and the next invocation
-    /// connects afresh: the queue's Redis connection does not reconnect by itself, and a warm
-    /// environment could otherwise answer 503 until Lambda happened to recycle it.
+    /// After Redis failed an update (503) the backends are dropped and the next invocation
+    /// connects afresh. The Redis handle does reconnect by itself, but in the background with
+    /// backoff, and a function is frozen between invocations: its timers do not run, so the first
+    /// update after a blip would meet the dead link again instead of a new one.
     pub async fn handle(&self, request: Request) -> Response {
         if request.method() != Method::POST {
             let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
@@ -112,12 +112,13 @@ impl LambdaIngress {
 }
 
 impl Front {
+    /// The process' backends, as every role connects them ([`Backends`]): one Redis handle
+    /// (queue, inbound limits, log spool), a lazy Postgres pool and the log writer.
     async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let log = crate::store::start_writer(settings).await?;
+        let backends = Backends::connect(settings).await?;
         let violations = Arc::new(HeldViolations::default());
-        let acceptor = Acceptor::build(settings)
-            .await?
-            .with_violation_sink(violations.clone());
+        let acceptor = Acceptor::new(&backends, settings).with_violation_sink(violations.clone());
+        let log = backends.log.clone();
         Ok(Self {
             acceptor,
             secret: Arc::from(settings.webhook.secret.expose()),

@@ -1,7 +1,7 @@
 //! Inbound rate-limit violations into the Postgres record (`rate_limit_violations`), through
 //! the batched log writer, so the request path never waits on Postgres.
 
-use super::{RateLimitViolation, ViolationSink};
+use super::{InboundViolation, ViolationSink};
 use crate::store::{self, LogWriter};
 
 /// Scope of an inbound per-user violation in `rate_limit_violations`.
@@ -20,7 +20,7 @@ impl RecordedViolations {
 }
 
 impl ViolationSink for RecordedViolations {
-    fn record(&self, v: RateLimitViolation) {
+    fn record(&self, v: InboundViolation) {
         let row = violation_row(v);
         // `record` may wait while the spool is full; the request must not.
         let log = self.log.clone();
@@ -29,7 +29,7 @@ impl ViolationSink for RecordedViolations {
 }
 
 /// The `rate_limit_violations` row of one inbound violation.
-pub(crate) fn violation_row(v: RateLimitViolation) -> store::RateLimitViolation {
+pub(crate) fn violation_row(v: InboundViolation) -> store::RateLimitViolation {
     store::RateLimitViolation {
         // Keyed by the dropped update: a redelivery of it writes nothing twice.
         log_key: format!("inbound:{}", v.update_id),

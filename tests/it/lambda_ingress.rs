@@ -89,7 +89,7 @@ async fn lambda_answers_every_status_for_every_event_shape() {
     let queued: BTreeMap<String, (Lane, String, Vec<u8>)> = jobs
         .iter()
         .map(|j| {
-            assert_eq!(j.kind, ava::worker::TELEGRAM_UPDATE, "job {}", j.id);
+            assert_eq!(j.kind, ava::jobs::TELEGRAM_UPDATE, "job {}", j.id);
             (j.id.clone(), (j.lane, j.key.clone(), j.payload.clone()))
         })
         .collect();
@@ -200,8 +200,8 @@ async fn lambda_rate_limited_update_is_acknowledged_and_recorded_before_the_answ
     assert_eq!(
         kinds,
         vec![
-            ("11".to_owned(), ava::worker::TELEGRAM_UPDATE.to_owned()),
-            ("notice:12".to_owned(), ava::ingress::RATE_LIMIT_NOTICE.to_owned()),
+            ("11".to_owned(), ava::jobs::TELEGRAM_UPDATE.to_owned()),
+            ("notice:12".to_owned(), ava::jobs::RATE_LIMIT_NOTICE.to_owned()),
         ]
     );
     app.cleanup().await;

@@ -25,6 +25,7 @@ mod lambda_ingress;
 mod lambda_parity;
 mod lambda_runtime_api;
 mod market_conformance;
+mod one_process;
 mod pg_proxy;
 mod scheduler;
 mod store_outage;
