@@ -3,8 +3,8 @@
 //!
 //! `cargo bench --bench lambda_cold_start` (needs Redis on 127.0.0.1:6379, or
 //! AVA_TEST_REDIS_URL). Prints, asserts nothing about time:
-//! - init: from exec to the runtime's first `GET …/invocation/next` (settings, Redis
-//!   connections, log writer), over `STARTS` fresh processes;
+//! - init: from exec to the runtime's first `GET …/invocation/next` (settings, the Redis
+//!   handle, log writer), over `STARTS` fresh processes;
 //! - the first invocation of each process, then warm invocations of one process;
 //! - peak RSS (`VmHWM` from /proc) after the warm ones, and after bodies near the 1 MiB limit.
 //!
