@@ -12,6 +12,22 @@ use super::{ConfigError, Secret, invalid};
 pub struct HttpSettings {
     /// Listen address.
     pub addr: SocketAddr,
+    /// Where the ingress serves `GET /metrics` instead of `addr`, so the port Telegram reaches
+    /// need not expose it (e.g. `127.0.0.1:9100`). Empty: on `addr`.
+    #[serde(default)]
+    pub metrics_addr: String,
+}
+
+impl HttpSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !self.metrics_addr.is_empty() && self.metrics_addr.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "http.metrics_addr",
+                "must be an address like 127.0.0.1:9100, or empty",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[redis]`

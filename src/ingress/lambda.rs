@@ -117,7 +117,13 @@ impl Front {
     async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let backends = Backends::connect(settings).await?;
         let violations = Arc::new(HeldViolations::default());
-        let acceptor = Acceptor::new(&backends, settings).with_violation_sink(violations.clone());
+        let acceptor = Acceptor::new(
+            &backends,
+            &settings.ingress,
+            &settings.lanes,
+            &settings.inbound_limit,
+        )
+        .with_violation_sink(violations.clone());
         let log = backends.log.clone();
         Ok(Self {
             acceptor,

@@ -2,6 +2,8 @@
 //! [`Acceptor::accept`] → the status Telegram gets. The axum webhook and the Lambda function both
 //! call these, so the two front doors cannot drift apart.
 
+use std::time::Duration;
+
 use axum::{
     Json,
     response::{IntoResponse, Response},
@@ -13,6 +15,7 @@ use super::{
     accept::{AcceptError, Accepted, Acceptor, Source},
     error::HttpError,
 };
+use crate::ops::throttle::Throttle;
 
 /// The header Telegram puts the webhook secret in (any case; HTTP header names are not
 /// case-sensitive and both servers lower-case them).
@@ -57,7 +60,11 @@ pub async fn accept(acceptor: &Acceptor, body: &[u8], source: Source) -> Result<
         Ok(accepted) => Ok(accepted),
         Err(AcceptError::Malformed(_)) => Err(HttpError::BadRequest),
         Err(AcceptError::Unavailable(e)) => {
-            tracing::error!(error = %e, "cannot queue update; answering 503 so Telegram retries");
+            // Every update fails the same way while Redis is away: say so once per interval.
+            static SAID: Throttle = Throttle::new(Duration::from_secs(10));
+            if let Some(held) = SAID.check() {
+                tracing::error!(error = %e, similar_since_last = held, "cannot queue update; answering 503 so Telegram retries");
+            }
             Err(HttpError::Unavailable)
         }
     }

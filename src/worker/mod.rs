@@ -1,5 +1,6 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod access;
 use anyhow::Context as _;
 mod chat_state;
 mod conversation;
@@ -50,7 +51,7 @@ impl Worker {
         Ok(Self {
             broker: backends.queue.clone(),
             outbound: backends
-                .outbound(settings)?
+                .outbound(&settings.telegram, &settings.outbound_limit)?
                 .with_pause_sink(Arc::new(pauses::RecordedPauses::new(log.clone()))),
             conv: conversation::ConversationDeps::new(backends, settings)?,
             log,

@@ -254,3 +254,31 @@ async fn lambda_init_failure_is_reported_to_init_error_without_secrets() {
     assert_ne!(function.exit_code(Duration::from_secs(10)).await, Some(0));
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn lambda_reads_its_secret_from_a_file() {
+    let app = TestApp::spawn().await;
+    let dir = std::env::temp_dir().join(format!("ava-lambda-{}", app.settings.database.schema));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("webhook_secret");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let mut env = lambda_env(&app.settings, &app.settings.redis.prefix);
+    env.retain(|(k, _)| k != "AVA_WEBHOOK__SECRET");
+    env.push(("AVA_WEBHOOK__SECRET_FILE".into(), file.display().to_string()));
+    let (api, _function) = start_function(&env).await;
+
+    let ok = call(
+        &api,
+        event(Shape::FunctionUrl, &message(31, 77, "hi"), Some(SECRET), false),
+    )
+    .await;
+    assert_eq!((ok.status, &ok.body["result"]), (200, &json!("queued")));
+    let wrong = call(
+        &api,
+        event(Shape::FunctionUrl, &message(32, 77, "hi"), Some("nope"), false),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    std::fs::remove_dir_all(&dir).unwrap();
+    app.cleanup().await;
+}

@@ -3,6 +3,7 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod access;
 mod alerts;
 mod breakers;
 mod chat;
@@ -24,10 +25,12 @@ mod lambda_events;
 mod lambda_ingress;
 mod lambda_parity;
 mod lambda_runtime_api;
+mod leaks;
 mod market_conformance;
 mod one_process;
 mod pg_proxy;
 mod scheduler;
+mod secrets;
 mod store_outage;
 mod store_retention;
 mod store_rows;
