@@ -26,6 +26,8 @@ pub enum Source {
     Webhook,
     /// getUpdates returned it.
     Polling,
+    /// API Gateway or a function URL invoked the Lambda function with it.
+    Lambda,
 }
 
 impl Source {
@@ -33,6 +35,7 @@ impl Source {
         match self {
             Source::Webhook => "webhook",
             Source::Polling => "polling",
+            Source::Lambda => "lambda",
         }
     }
 }

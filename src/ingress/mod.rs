@@ -6,7 +6,10 @@ mod accept;
 mod error;
 mod health;
 mod inbound_limit;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod polling;
+pub mod receive;
 mod violations;
 mod webhook;
 pub mod webhook_admin;

@@ -21,24 +21,29 @@ impl RecordedViolations {
 
 impl ViolationSink for RecordedViolations {
     fn record(&self, v: InboundViolation) {
-        let row = store::RateLimitViolation {
-            // Keyed by the dropped update: a redelivery of it writes nothing twice.
-            log_key: format!("inbound:{}", v.update_id),
-            at: v.at,
-            scope: INBOUND_SCOPE.to_owned(),
-            chat_id: v.chat_id,
-            method: None,
-            retry_after_ms: None,
-            detail: Some(format!(
-                "user {} over the inbound limit; update {} ({}) dropped{}",
-                v.user_id,
-                v.update_id,
-                v.kind,
-                if v.notified { "; user told" } else { "" }
-            )),
-        };
+        let row = violation_row(v);
         // `record` may wait while the spool is full; the request must not.
         let log = self.log.clone();
         tokio::spawn(async move { log.record(row).await });
+    }
+}
+
+/// The `rate_limit_violations` row of one inbound violation.
+pub(crate) fn violation_row(v: InboundViolation) -> store::RateLimitViolation {
+    store::RateLimitViolation {
+        // Keyed by the dropped update: a redelivery of it writes nothing twice.
+        log_key: format!("inbound:{}", v.update_id),
+        at: v.at,
+        scope: INBOUND_SCOPE.to_owned(),
+        chat_id: v.chat_id,
+        method: None,
+        retry_after_ms: None,
+        detail: Some(format!(
+            "user {} over the inbound limit; update {} ({}) dropped{}",
+            v.user_id,
+            v.update_id,
+            v.kind,
+            if v.notified { "; user told" } else { "" }
+        )),
     }
 }

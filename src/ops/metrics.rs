@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use metrics::{Unit, describe_counter, describe_histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// Updates seen by the ingress. Labels: `source` (webhook|polling), `result`, `lane`.
+/// Updates seen by the ingress. Labels: `source` (webhook|polling|lambda), `result`, `lane`.
 pub const INGRESS_UPDATES: &str = "ava_ingress_updates_total";
 /// Webhook requests refused before parsing. Label: `reason`.
 pub const INGRESS_REJECTED: &str = "ava_ingress_rejected_total";
