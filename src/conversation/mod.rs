@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod commands;
 mod effect;
 mod event;
+pub mod intent;
 pub mod risk;
 mod state;
 mod step;
