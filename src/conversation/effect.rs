@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{alerts::Direction, strategy::Strategy};
+use super::{alerts::Direction, intent::TradeAsk, strategy::Strategy};
 use crate::integrations::OrderRequest;
 
 /// An inline keyboard button: label and callback data (Telegram allows 64 bytes).
@@ -110,6 +110,11 @@ pub enum Request {
         symbol: String,
         /// Strategy.
         strategy: Strategy,
+    },
+    /// The underlying's quote and option chain, for the guided trade → `Event::OptionChain`.
+    OptionChain {
+        /// The trade so far (it comes back with the answer).
+        ask: TradeAsk,
     },
     /// Price the order, run risk checks, mint a confirmation key → `Event::RiskChecked`.
     CheckRisk {

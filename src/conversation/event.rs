@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::{
     alerts::{Alert, AlertChange},
     effect::{QuotePurpose, SeriesPurpose},
+    intent::TradeAsk,
     risk::RiskReport,
     strategy::{Analysis, Strategy},
 };
 use crate::integrations::{
-    Account, IntegrationError, OrderReceipt, OrderRequest, Position, PricePoint, Quote, ServiceHealth,
+    Account, IntegrationError, OptionContract, OrderReceipt, OrderRequest, Position, PricePoint, Quote,
+    ServiceHealth,
 };
 
 /// A message kind AVA cannot read.
@@ -103,6 +105,13 @@ pub enum Event {
         /// The analysis.
         result: Fetched<Analysis>,
     },
+    /// Answer to `Request::OptionChain`.
+    OptionChain {
+        /// The trade so far.
+        ask: TradeAsk,
+        /// The underlying's quote and its listed options.
+        result: Fetched<(Quote, Vec<OptionContract>)>,
+    },
     /// Answer to `Request::CheckRisk`.
     RiskChecked {
         /// The priced order.
@@ -159,6 +168,7 @@ impl Event {
             Event::Series { .. } => "series",
             Event::Comparison { .. } => "comparison",
             Event::Analysis { .. } => "analysis",
+            Event::OptionChain { .. } => "option_chain",
             Event::RiskChecked { .. } => "risk_checked",
             Event::OrderPlaced { .. } => "order_placed",
             Event::Portfolio { .. } => "portfolio",

@@ -8,7 +8,9 @@ pub mod alerts;
 pub mod commands;
 mod effect;
 mod event;
+mod free_text;
 pub mod intent;
+mod menu;
 pub mod risk;
 mod state;
 mod step;
@@ -18,12 +20,14 @@ mod views;
 mod workflows;
 
 #[cfg(test)]
+mod intent_flow_test;
+#[cfg(test)]
 mod table_test;
 
 pub use alerts::{Alert, AlertChange, Direction};
 pub use effect::{Button, Effect, QuotePurpose, Reply, Request, SeriesPurpose};
 pub use event::{Event, Fetched, Media, PortfolioView};
-pub use state::{Proposal, State};
+pub use state::{Detail, Proposal, State};
 pub use step::step;
 pub use strategy::{Analysis, Strategy};
 pub use text::money;

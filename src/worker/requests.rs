@@ -49,6 +49,14 @@ impl Worker {
                 strategy,
                 result: self.analyse(&symbol, strategy).await,
             },
+            Request::OptionChain { ask } => {
+                let result = async {
+                    let quote = market.quote(&ask.symbol).await?;
+                    Ok((quote, market.options_chain(&ask.symbol).await?))
+                }
+                .await;
+                Event::OptionChain { ask, result }
+            }
             Request::CheckRisk { mut order, strategy } => {
                 // One key per confirmation, derived from the event that minted it: a retried job
                 // mints the same key, so it can never lead to a second order.

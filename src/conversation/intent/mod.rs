@@ -10,12 +10,13 @@ mod classify;
 mod words;
 
 #[cfg(test)]
-mod phrasings;
+pub(crate) mod phrasings;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use classify::parse;
+pub(crate) use words::distance;
 pub use words::suggest_symbol;
 
 use super::commands::Command;

@@ -7,7 +7,7 @@
 
 use super::*;
 
-const TABLE: &[(&str, &str)] = &[
+pub(crate) const TABLE: &[(&str, &str)] = &[
     // Analysis.
     ("analyze a stock", "analyze"),
     ("Analyze a stock", "analyze"),
@@ -257,7 +257,7 @@ const TABLE: &[(&str, &str)] = &[
 ];
 
 /// Messages that must never become a trade (they may mean something else, or nothing).
-const NOT_TRADES: &[&str] = &[
+pub(crate) const NOT_TRADES: &[&str] = &[
     "I bought a car",
     "i bought 10 aapl yesterday",
     "I sold my house",
