@@ -229,9 +229,9 @@ async fn a_timeout_fires_after_a_worker_restart() {
         timeouts,
         vec!["⏱ No answer for 10 minutes, so I stopped a stock analysis (waiting for a ticker). Start again any time.".to_owned()]
     );
-    // The state was reset: a ticker now is just text.
+    // The state was reset: a ticker now no longer answers "Which stock?", it asks for its price.
     say(&app, &restarted, message(340_002, "AAPL")).await;
-    last_sent_contains(&app, "I don't know that yet").await;
+    last_sent_contains(&app, "AAPL $").await;
     // A later sweep does not fire it again.
     scheduler.tick(after_deadline + 20_000).await.unwrap();
     drain(&restarted).await;

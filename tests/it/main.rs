@@ -18,6 +18,7 @@ mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
 mod harness;
+mod intents;
 mod job_record;
 mod market_conformance;
 mod pg_proxy;
