@@ -11,6 +11,7 @@ mod scheduler;
 mod secret;
 mod store;
 mod telegram;
+mod voice;
 mod worker;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use store::{RetentionDays, StoreSettings};
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
+pub use voice::VoiceSettings;
 pub use worker::WorkerSettings;
 
 /// The defaults shipped with the binary, so it runs from any directory.
@@ -80,6 +82,8 @@ pub struct Settings {
     pub inbound_limit: InboundLimitSettings,
     /// Telegram's outbound limits.
     pub outbound_limit: OutboundLimitSettings,
+    /// Voice message transcription.
+    pub voice: VoiceSettings,
 }
 
 /// A setting that cannot be used, named by its key.
@@ -140,6 +144,7 @@ impl Settings {
         self.outbound_limit.validate()?;
         self.queue.validate()?;
         self.store.validate()?;
+        self.voice.validate()?;
         self.log.validate()
     }
 

@@ -153,6 +153,15 @@ pub enum Request {
         /// Alert id.
         id: i64,
     },
+    /// Download a voice message and transcribe it → `Event::Transcribed`.
+    Transcribe {
+        /// Telegram's file id.
+        file_id: String,
+        /// Length Telegram reports, in seconds.
+        duration_secs: u32,
+        /// Size Telegram reports, in bytes (0 when unknown).
+        size_bytes: u64,
+    },
     /// External services' health → `Event::Status`.
     Status,
 }

@@ -64,6 +64,20 @@ pub enum Event {
         /// The message carrying the button, if accessible.
         message_id: Option<i64>,
     },
+    /// A voice message.
+    Voice {
+        /// Telegram's file id.
+        file_id: String,
+        /// Length in seconds.
+        duration_secs: u32,
+        /// Size in bytes (0 when unknown).
+        size_bytes: u64,
+    },
+    /// Answer to `Request::Transcribe`.
+    Transcribed {
+        /// The words, or why there are none.
+        result: Result<String, super::voice::VoiceFailure>,
+    },
     /// Voice, photo, sticker, file…
     Unsupported(Media),
     /// The waiting state's deadline passed.
@@ -162,6 +176,8 @@ impl Event {
             Event::Command { .. } => "command",
             Event::Text(_) => "text",
             Event::Callback { .. } => "callback",
+            Event::Voice { .. } => "voice",
+            Event::Transcribed { .. } => "transcribed",
             Event::Unsupported(_) => "unsupported",
             Event::TimedOut { .. } => "timed_out",
             Event::Quote { .. } => "quote",

@@ -17,6 +17,7 @@ mod step;
 pub mod strategy;
 pub mod text;
 mod views;
+pub mod voice;
 mod workflows;
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ pub use state::{Detail, Proposal, State};
 pub use step::step;
 pub use strategy::{Analysis, Strategy};
 pub use text::money;
+pub use voice::VoiceFailure;
 
 /// The command name of `/name@bot args`, without the slash and the bot mention.
 pub fn command_of(text: &str) -> Option<&str> {

@@ -9,7 +9,7 @@ use super::{
     event::{Event, Media},
     free_text,
     state::State,
-    text, views,
+    text, views, voice,
     workflows::{analysis, guided, trade},
 };
 use crate::integrations::IntegrationError;
@@ -20,6 +20,12 @@ pub fn step(state: State, event: Event) -> (State, Vec<Effect>) {
         Event::Command { name, args } => on_command(state, &name, &args),
         Event::Text(text) => free_text::on_text(state, &text),
         Event::Callback { id, data, message_id } => on_callback(state, id, &data, message_id),
+        Event::Voice {
+            file_id,
+            duration_secs,
+            size_bytes,
+        } => voice::on_voice(state, file_id, duration_secs, size_bytes),
+        Event::Transcribed { result } => voice::on_transcript(state, result),
         Event::Unsupported(media) => {
             let mut reply = unsupported(media);
             if let Some(doing) = state.describe() {
@@ -214,6 +220,8 @@ fn on_answer(state: State, event: Event) -> (State, Vec<Effect>) {
         Event::Command { .. }
         | Event::Text(_)
         | Event::Callback { .. }
+        | Event::Voice { .. }
+        | Event::Transcribed { .. }
         | Event::Unsupported(_)
         | Event::TimedOut { .. } => (state, vec![]),
     }

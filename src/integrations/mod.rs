@@ -11,6 +11,7 @@ mod guard;
 mod http_market;
 mod paper_broker;
 mod simulated;
+mod transcribe;
 mod types;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ pub use guard::Guard;
 pub use http_market::HttpMarket;
 pub use paper_broker::PaperBroker;
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
+pub use transcribe::Transcriber;
 pub use types::*;
 
 use crate::config::Settings;

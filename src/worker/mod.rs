@@ -7,6 +7,7 @@ mod job_record;
 mod pauses;
 mod requests;
 mod scheduled;
+mod voice;
 
 pub use pauses::TELEGRAM_429_SCOPE;
 

@@ -127,6 +127,13 @@ impl Worker {
                     None => AlertChange::NotFound(id),
                 },
             },
+            Request::Transcribe {
+                file_id,
+                duration_secs,
+                size_bytes,
+            } => Event::Transcribed {
+                result: self.transcribe(&file_id, duration_secs, size_bytes).await,
+            },
             Request::Status => Event::Status {
                 services: market.health(),
             },

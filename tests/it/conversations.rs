@@ -251,7 +251,8 @@ async fn media_get_a_polite_reply_and_group_commands_work() {
     let app = TestApp::spawn().await;
     let w = &app.worker;
     say(&app, w, crate::harness::fixture("voice_message.json")).await;
-    last_sent_contains(&app, "Sorry, I can't read voice messages. I understand text").await;
+    // voice.provider = "none" by default: the voice note is refused with what to do instead.
+    last_sent_contains(&app, "Voice messages are off on this bot. Type it instead").await;
     say(
         &app,
         w,

@@ -35,7 +35,11 @@ async fn typing_1_in_the_strategy_menu_picks_the_cash_secured_put() {
     mount_bot_methods(&app).await;
     let w = &app.worker;
     say(&app, w, message(620_001, "analyse apple")).await;
-    last_sent_contains(&app, "Which strategy? 1) Cash-secured put 2) Covered call 3) Wheel").await;
+    last_sent_contains(
+        &app,
+        "Which strategy? 1) Cash-secured put 2) Covered call 3) Wheel",
+    )
+    .await;
     say(&app, w, message(620_002, "1")).await;
     last_sent_contains(&app, "Execute?").await;
     assert_eq!(orders(&app).await, 0);
@@ -49,11 +53,10 @@ async fn alert_me_when_btc_crosses_sets_an_alert_on_the_pair() {
     let w = &app.worker;
     say(&app, w, message(630_001, "alert me when btc > 110000")).await;
     last_sent_contains(&app, "set: BTC-USDT > 110000.00").await;
-    let stored: (String, String, f64) =
-        sqlx::query_as("SELECT symbol, direction, price FROM alerts")
-            .fetch_one(&app.db)
-            .await
-            .expect("one alert row");
+    let stored: (String, String, f64) = sqlx::query_as("SELECT symbol, direction, price FROM alerts")
+        .fetch_one(&app.db)
+        .await
+        .expect("one alert row");
     assert_eq!(stored, ("BTC-USDT".into(), "above".into(), 110_000.0));
     // A misspelt ticker is asked about, and the button does what was meant.
     say(&app, w, message(630_002, "price of nvdia")).await;

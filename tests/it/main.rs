@@ -28,5 +28,6 @@ mod store_retention;
 mod store_rows;
 mod store_schema;
 mod store_spool_full;
+mod voice;
 mod walking_skeleton;
 mod worker_role;
