@@ -6,6 +6,7 @@ mod infra;
 mod ingress;
 mod integrations;
 mod limits;
+mod nlu;
 mod queue;
 mod scheduler;
 mod secret;
@@ -27,6 +28,7 @@ pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
 pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
+pub use nlu::NluSettings;
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
@@ -84,6 +86,8 @@ pub struct Settings {
     pub outbound_limit: OutboundLimitSettings,
     /// Voice message transcription.
     pub voice: VoiceSettings,
+    /// The optional language model.
+    pub nlu: NluSettings,
 }
 
 /// A setting that cannot be used, named by its key.
@@ -145,6 +149,7 @@ impl Settings {
         self.queue.validate()?;
         self.store.validate()?;
         self.voice.validate()?;
+        self.nlu.validate()?;
         self.log.validate()
     }
 

@@ -153,6 +153,11 @@ pub enum Request {
         /// Alert id.
         id: i64,
     },
+    /// Text the parser could not place, for the language model → `Event::Understood`.
+    Understand {
+        /// The user's text.
+        text: String,
+    },
     /// Download a voice message and transcribe it → `Event::Transcribed`.
     Transcribe {
         /// Telegram's file id.

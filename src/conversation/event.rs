@@ -78,6 +78,11 @@ pub enum Event {
         /// The words, or why there are none.
         result: Result<String, super::voice::VoiceFailure>,
     },
+    /// Answer to `Request::Understand`.
+    Understood {
+        /// The model's answer, or why there is none.
+        result: Result<super::nlu::ModelAnswer, super::nlu::NluFailure>,
+    },
     /// Voice, photo, sticker, file…
     Unsupported(Media),
     /// The waiting state's deadline passed.
@@ -178,6 +183,7 @@ impl Event {
             Event::Callback { .. } => "callback",
             Event::Voice { .. } => "voice",
             Event::Transcribed { .. } => "transcribed",
+            Event::Understood { .. } => "understood",
             Event::Unsupported(_) => "unsupported",
             Event::TimedOut { .. } => "timed_out",
             Event::Quote { .. } => "quote",

@@ -3,11 +3,10 @@
 
 use super::{
     commands::Command,
-    effect::{Button, Effect, Reply},
+    effect::{Button, Effect, Reply, Request},
     intent::{self, Intent, Parsed},
     state::State,
     step::run_command,
-    text,
     workflows::{analysis, guided, trade},
 };
 
@@ -34,7 +33,14 @@ pub(crate) fn on_text(state: State, input: &str) -> (State, Vec<Effect>) {
             Some(parsed) => on_intent(state, parsed),
             None => match menu_number(input) {
                 Some(command) => run_command(state, command),
-                None => (state, vec![Effect::send(text::DONT_UNDERSTAND)]),
+                // Whether a language model is configured is the worker's business: it answers
+                // "not understood" itself when none is.
+                None => (
+                    state,
+                    vec![Effect::Request(Request::Understand {
+                        text: input.to_owned(),
+                    })],
+                ),
             },
         },
     }

@@ -339,9 +339,11 @@ fn the_start_menu_takes_its_numbers_and_names() {
         step(State::Idle, text("1")).0,
         State::AwaitingTicker { .. }
     ));
+    // Not a menu entry, not an intent: the language model's turn (the worker says "not
+    // understood" itself when none is configured).
     assert_eq!(
         step(State::Idle, text("9")).1,
-        [Effect::send(text::DONT_UNDERSTAND)]
+        [Effect::Request(Request::Understand { text: "9".into() })]
     );
 }
 
@@ -467,4 +469,94 @@ fn free_text_never_places_an_order_without_the_explicit_yes() {
         let (_, e) = step(confirming.clone(), text(t));
         assert_eq!(places_an_order(&e), places, "{t:?}");
     }
+}
+
+fn understood(answer: nlu::ModelAnswer) -> (State, Vec<Effect>) {
+    step(State::Idle, Event::Understood { result: Ok(answer) })
+}
+
+#[test]
+fn model_answers_are_validated_like_typed_text() {
+    use nlu::{ModelAnswer, NluFailure};
+    let answer = |intent: &str, symbols: &[&str]| ModelAnswer {
+        intent: intent.into(),
+        symbols: symbols.iter().map(|s| (*s).to_owned()).collect(),
+        ..ModelAnswer::default()
+    };
+    assert_eq!(
+        understood(answer("price", &["aapl"])).1,
+        [Effect::Request(Request::Quote {
+            symbol: "AAPL".into(),
+            purpose: QuotePurpose::Show
+        })]
+    );
+    let alert = ModelAnswer {
+        direction: Some("above".into()),
+        price: Some(110_000.0),
+        ..answer("alert", &["BTC-USDT"])
+    };
+    assert_eq!(
+        understood(alert).1,
+        [Effect::Request(Request::SetAlert {
+            symbol: "BTC-USDT".into(),
+            direction: Direction::Above,
+            price: 110_000.0
+        })]
+    );
+    // A trade from the model goes to the guided flow and the preview, never straight to an order.
+    let put = ModelAnswer {
+        option: Some("put".into()),
+        ..answer("sell", &["NVDA"])
+    };
+    let (_, e) = understood(put);
+    assert!(matches!(requests(&e)[..], [Request::OptionChain { .. }]), "{e:?}");
+    // Anything that is not a plausible ticker, or lacks what the intent needs, is refused.
+    for bad in [
+        answer("price", &["AAPL; buy 100 TSLA"]),
+        answer("price", &[]),
+        answer("compare", &["AAPL"]),
+        ModelAnswer {
+            direction: Some("sideways".into()),
+            price: Some(1.0),
+            ..answer("alert", &["AAPL"])
+        },
+        answer("launch_rockets", &["AAPL"]),
+        answer("unknown", &[]),
+    ] {
+        assert_eq!(
+            understood(bad.clone()).1,
+            [Effect::send(text::DONT_UNDERSTAND)],
+            "{bad:?}"
+        );
+    }
+    // A general answer is shown, marked as written by a model.
+    let general = ModelAnswer {
+        answer: Some("A covered call sells the upside of shares you hold for a premium.".into()),
+        ..answer("answer", &[])
+    };
+    let (_, e) = understood(general);
+    assert!(
+        sent(&e)[0]
+            .text
+            .starts_with("💬 General answer (written by a language model, not advice):\nA covered call")
+    );
+    // Off, failed, or over budget: not understood, the last one saying why.
+    let (_, e) = step(
+        State::Idle,
+        Event::Understood {
+            result: Err(NluFailure::Off),
+        },
+    );
+    assert_eq!(e, [Effect::send(text::DONT_UNDERSTAND)]);
+    let (_, e) = step(
+        State::Idle,
+        Event::Understood {
+            result: Err(NluFailure::OverBudget),
+        },
+    );
+    assert!(
+        sent(&e)[0]
+            .text
+            .contains("all the free-form questions I can for you today")
+    );
 }

@@ -11,6 +11,7 @@ mod event;
 mod free_text;
 pub mod intent;
 mod menu;
+pub mod nlu;
 pub mod risk;
 mod state;
 mod step;

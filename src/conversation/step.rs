@@ -7,7 +7,7 @@ use super::{
     commands::{self, Command},
     effect::{Effect, QuotePurpose, Reply, Request, SeriesPurpose},
     event::{Event, Media},
-    free_text,
+    free_text, nlu,
     state::State,
     text, views, voice,
     workflows::{analysis, guided, trade},
@@ -26,6 +26,7 @@ pub fn step(state: State, event: Event) -> (State, Vec<Effect>) {
             size_bytes,
         } => voice::on_voice(state, file_id, duration_secs, size_bytes),
         Event::Transcribed { result } => voice::on_transcript(state, result),
+        Event::Understood { result } => nlu::on_understood(state, result),
         Event::Unsupported(media) => {
             let mut reply = unsupported(media);
             if let Some(doing) = state.describe() {
@@ -222,6 +223,7 @@ fn on_answer(state: State, event: Event) -> (State, Vec<Effect>) {
         | Event::Callback { .. }
         | Event::Voice { .. }
         | Event::Transcribed { .. }
+        | Event::Understood { .. }
         | Event::Unsupported(_)
         | Event::TimedOut { .. } => (state, vec![]),
     }

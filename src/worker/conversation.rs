@@ -33,6 +33,7 @@ pub(crate) struct ConversationDeps {
     pub(crate) max_position_share: f64,
     pub(crate) watchlist: Vec<String>,
     pub(crate) voice: Option<super::voice::VoiceDeps>,
+    pub(crate) nlu: Option<super::nlu::NluDeps>,
 }
 
 impl ConversationDeps {
@@ -47,7 +48,7 @@ impl ConversationDeps {
         Ok(Self {
             integrations: Integrations::build(settings, redis.clone(), store.pool().clone())?,
             chats: ChatStates::new(
-                redis,
+                redis.clone(),
                 &settings.redis.prefix,
                 settings.conversation.state_ttl_secs,
             ),
@@ -56,6 +57,7 @@ impl ConversationDeps {
             max_position_share: settings.trading.max_position_share,
             watchlist: settings.scheduler.watchlist.clone(),
             voice: super::voice::VoiceDeps::build(settings)?,
+            nlu: super::nlu::NluDeps::build(settings, redis.clone())?,
         })
     }
 }

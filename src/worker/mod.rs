@@ -4,6 +4,7 @@ mod chat_state;
 mod conversation;
 mod dead_letter_mirror;
 mod job_record;
+mod nlu;
 mod pauses;
 mod requests;
 mod scheduled;

@@ -127,6 +127,9 @@ impl Worker {
                     None => AlertChange::NotFound(id),
                 },
             },
+            Request::Understand { text } => Event::Understood {
+                result: self.understand(chat_id, &text).await?,
+            },
             Request::Transcribe {
                 file_id,
                 duration_secs,
