@@ -21,6 +21,7 @@ mod harness;
 mod intents;
 mod job_record;
 mod market_conformance;
+mod nlu;
 mod pg_proxy;
 mod scheduler;
 mod store_outage;
