@@ -27,7 +27,7 @@ pub use simulated::{SimulatedMarket, is_plausible_symbol};
 pub use transcribe::Transcriber;
 pub use types::*;
 
-use crate::config::Settings;
+use crate::config::{BrokerSettings, CacheSettings, MarketDataSettings};
 
 /// Why an external call gave no answer. Classified once, where it is known.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -150,25 +150,27 @@ pub struct Integrations {
 }
 
 impl Integrations {
-    /// Builds the configured providers. `redis` carries the cache; `pool` the paper broker.
-    pub fn build(
-        settings: &Settings,
-        redis: redis::aio::MultiplexedConnection,
+    /// Builds the configured providers on the process' handles: the cache on its Redis handle
+    /// (keys under `prefix`), the paper broker on its Postgres pool.
+    pub fn new(
+        market_data: &MarketDataSettings,
+        broker: &BrokerSettings,
+        cache: &CacheSettings,
+        redis: workers::RedisConn,
+        prefix: &str,
         pool: sqlx::PgPool,
     ) -> anyhow::Result<Self> {
-        let market = match settings.market_data.provider.as_str() {
-            "http" => MarketDataProvider::Http(HttpMarket::new(&settings.market_data)?),
-            _ => MarketDataProvider::Simulated(SimulatedMarket::new(
-                settings.market_data.simulated_prices.clone(),
-            )),
+        let market = match market_data.provider.as_str() {
+            "http" => MarketDataProvider::Http(HttpMarket::new(market_data)?),
+            _ => MarketDataProvider::Simulated(SimulatedMarket::new(market_data.simulated_prices.clone())),
         };
-        let starting_cents = (settings.broker.paper_starting_cash as i64).saturating_mul(100);
+        let starting_cents = (broker.paper_starting_cash as i64).saturating_mul(100);
         Ok(Self {
             market,
             broker: PaperBroker::new(pool, starting_cents),
-            market_guard: Guard::new("market data", settings.market_data.guard()),
-            broker_guard: Guard::new("broker", settings.broker.guard()),
-            cache: Cache::new(redis, &settings.redis.prefix, &settings.cache),
+            market_guard: Guard::new("market data", market_data.guard()),
+            broker_guard: Guard::new("broker", broker.guard()),
+            cache: Cache::new(redis, prefix, cache),
         })
     }
 

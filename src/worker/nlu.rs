@@ -14,7 +14,7 @@ use crate::{
 #[derive(Clone)]
 pub(crate) struct NluDeps {
     model: LanguageModel,
-    redis: redis::aio::MultiplexedConnection,
+    redis: workers::RedisConn,
     prefix: String,
     daily: u32,
 }
@@ -23,7 +23,8 @@ impl NluDeps {
     /// `None` when `nlu.provider = "none"`.
     pub(crate) fn build(
         settings: &Settings,
-        redis: redis::aio::MultiplexedConnection,
+        redis: workers::RedisConn,
+        prefix: &str,
     ) -> anyhow::Result<Option<Self>> {
         if !settings.nlu.enabled() {
             return Ok(None);
@@ -31,7 +32,7 @@ impl NluDeps {
         Ok(Some(Self {
             model: LanguageModel::new(&settings.nlu)?,
             redis,
-            prefix: settings.redis.prefix.clone(),
+            prefix: prefix.to_owned(),
             daily: settings.nlu.daily_requests_per_user,
         }))
     }

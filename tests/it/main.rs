@@ -22,6 +22,7 @@ mod intents;
 mod job_record;
 mod market_conformance;
 mod nlu;
+mod one_process;
 mod pg_proxy;
 mod scheduler;
 mod store_outage;
