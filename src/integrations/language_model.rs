@@ -52,6 +52,11 @@ impl LanguageModel {
         })
     }
 
+    /// The breaker, for /status.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
     /// What `text` asks for, in AVA's schema (still to be validated like typed text).
     pub async fn understand(&self, text: &str) -> Result<ModelAnswer, IntegrationError> {
         self.guard.write(|| self.once(text)).await

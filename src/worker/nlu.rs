@@ -37,6 +37,11 @@ impl NluDeps {
         }))
     }
 
+    /// The model's breaker, for /status.
+    pub(crate) fn guard(&self) -> &crate::integrations::Guard {
+        self.model.guard()
+    }
+
     /// Counts one request for `chat_id` today; `false` when the budget is spent.
     async fn spend(&self, chat_id: i64) -> anyhow::Result<bool> {
         let day = chrono::Utc::now().format("%Y%m%d");

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use super::Worker;
 use crate::{
     conversation::{AlertChange, Event, Fetched, PortfolioView, Request, risk, strategy},
-    integrations::{IntegrationError, PricePoint},
+    integrations::{IntegrationError, PricePoint, ServiceHealth},
     store::{alerts, prices},
 };
 
@@ -137,9 +137,19 @@ impl Worker {
             } => Event::Transcribed {
                 result: self.transcribe(&file_id, duration_secs, size_bytes).await,
             },
-            Request::Status => Event::Status {
-                services: market.health(),
-            },
+            Request::Status => {
+                let mut services = market.health();
+                // The optional language services, when configured, show their breakers too.
+                let optional = [
+                    self.conv.voice.as_ref().map(|v| v.guard()),
+                    self.conv.nlu.as_ref().map(|n| n.guard()),
+                ];
+                services.extend(optional.into_iter().flatten().map(|g| ServiceHealth {
+                    service: g.service().to_owned(),
+                    state: g.breaker().state(),
+                }));
+                Event::Status { services }
+            }
         })
     }
 

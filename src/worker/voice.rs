@@ -44,6 +44,11 @@ impl VoiceDeps {
         }))
     }
 
+    /// The transcription breaker, for /status.
+    pub(crate) fn guard(&self) -> &crate::integrations::Guard {
+        self.transcriber.guard()
+    }
+
     /// Downloads `file_path`, refusing more than `max_bytes`.
     async fn download(&self, file_path: &str) -> Result<Vec<u8>, VoiceFailure> {
         let failed = |e: reqwest::Error| VoiceFailure::Failed(format!("download: {}", e.without_url()));

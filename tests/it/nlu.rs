@@ -165,5 +165,7 @@ async fn a_failing_model_opens_its_breaker_and_the_user_gets_an_answer_at_once()
     }
     // Two failures opened the breaker: the last two messages were answered without a call.
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    say(&app, &app.worker, message(830_010, "/status")).await;
+    last_sent_contains(&app, "Language model: 🔴 paused after failures").await;
     app.cleanup().await;
 }
