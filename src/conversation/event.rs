@@ -172,6 +172,11 @@ pub enum Event {
         /// Breaker states.
         services: Vec<ServiceHealth>,
     },
+    /// Answer to `Request::Stats`.
+    Stats {
+        /// (what, count) over the last 24 hours.
+        rows: Vec<(String, i64)>,
+    },
 }
 
 impl Event {
@@ -198,6 +203,7 @@ impl Event {
             Event::Alerts { .. } => "alerts",
             Event::AlertChanged { .. } => "alert_changed",
             Event::Status { .. } => "status",
+            Event::Stats { .. } => "stats",
         }
     }
 }

@@ -456,6 +456,7 @@ fn free_text_never_places_an_order_without_the_explicit_yes() {
             },
             key: "k".into(),
             strategy: None,
+            starter: None,
         },
     };
     for (t, places) in [

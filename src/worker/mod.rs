@@ -1,5 +1,6 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod access;
 use anyhow::Context as _;
 mod chat_state;
 mod conversation;
@@ -8,7 +9,10 @@ mod job_record;
 mod nlu;
 mod pauses;
 mod requests;
+mod token_check;
 mod voice;
+
+pub use token_check::check_token;
 
 pub use pauses::TELEGRAM_429_SCOPE;
 
@@ -52,7 +56,7 @@ impl Worker {
         Ok(Self {
             broker: backends.queue.clone(),
             outbound: backends
-                .outbound(settings)?
+                .outbound(&settings.telegram, &settings.outbound_limit)?
                 .with_pause_sink(Arc::new(pauses::RecordedPauses::new(log.clone()))),
             conv: conversation::ConversationDeps::new(backends, settings)?,
             log,
@@ -138,6 +142,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     settings.require_token()?;
+    check_token(&settings.telegram).await?;
     let backends = Backends::connect(&settings).await?;
     crate::ops::metrics::install();
     let metrics = serve_metrics(metrics_listener, &settings.worker.metrics_addr, shutdown.clone()).await?;

@@ -3,11 +3,15 @@
 //! Each test gets its own Redis key prefix and its own Postgres schema, so tests run in parallel.
 //! A test that cannot reach Redis or Postgres fails and says how to start them.
 
+mod access;
 mod alerts;
 mod breakers;
 mod chat;
+mod chat_page;
 mod conversations;
 mod dead_letters;
+mod dev_app;
+mod dev_role;
 mod edge_fuzz;
 mod edge_ingress;
 mod edge_outbound;
@@ -17,14 +21,19 @@ mod edge_rate_limit;
 mod edge_redis_down;
 mod edge_support;
 mod edge_webhook_admin;
+mod emulator;
+mod emulator_more;
 mod harness;
 mod intents;
 mod job_record;
+mod leaks;
 mod market_conformance;
 mod nlu;
 mod one_process;
+mod paper_cuts;
 mod pg_proxy;
 mod scheduler;
+mod secrets;
 mod store_outage;
 mod store_retention;
 mod store_rows;
@@ -32,4 +41,5 @@ mod store_schema;
 mod store_spool_full;
 mod voice;
 mod walking_skeleton;
+mod webdriver;
 mod worker_role;

@@ -85,6 +85,7 @@ impl Intent {
                 Command::Analyze(None) => "analyze".into(),
                 Command::Analyze(Some(s)) => format!("analyze {s}"),
                 Command::Buy(s, q) => format!("buy {q} {s}"),
+                Command::Stats => "/stats".into(),
                 Command::Unknown(n) => format!("/{n}"),
             },
             Intent::Trade(t) => {
