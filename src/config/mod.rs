@@ -7,6 +7,7 @@ mod infra;
 mod ingress;
 mod integrations;
 mod limits;
+mod nlu;
 mod queue;
 mod scheduler;
 mod secret;
@@ -14,6 +15,7 @@ mod show;
 pub mod sources;
 mod store;
 mod telegram;
+mod voice;
 mod worker;
 
 use std::path::Path;
@@ -30,12 +32,14 @@ pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
 pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
+pub use nlu::NluSettings;
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
 pub use show::show;
 pub use store::{RetentionDays, StoreSettings};
 pub use telegram::{TelegramSettings, WebhookSettings, is_valid_secret_token};
+pub use voice::VoiceSettings;
 pub use worker::WorkerSettings;
 
 /// The defaults shipped with the binary, so it runs from any directory.
@@ -85,6 +89,10 @@ pub struct Settings {
     pub inbound_limit: InboundLimitSettings,
     /// Telegram's outbound limits.
     pub outbound_limit: OutboundLimitSettings,
+    /// Voice message transcription.
+    pub voice: VoiceSettings,
+    /// The optional language model.
+    pub nlu: NluSettings,
     /// Who may read, trade and run operator commands.
     pub access: AccessSettings,
     /// The operator API.
@@ -179,6 +187,8 @@ impl Settings {
         self.outbound_limit.validate()?;
         self.queue.validate()?;
         self.store.validate()?;
+        self.voice.validate()?;
+        self.nlu.validate()?;
         self.log.validate()?;
         self.http.validate()
     }

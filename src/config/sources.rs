@@ -247,6 +247,8 @@ mod tests {
             "broker.api_key",
             "broker.api_secret",
             "broker.api_key_id",
+            "voice.api_key",
+            "nlu.api_key",
             "database.url",
         ] {
             assert!(is_secret_key(key), "{key}");

@@ -164,7 +164,11 @@ pub fn guarded_step(policy: &Policy, actor: Option<&Actor>, state: State, event:
     };
     let user_input = matches!(
         event,
-        Event::Command { .. } | Event::Text(_) | Event::Callback { .. } | Event::Unsupported(_)
+        Event::Command { .. }
+            | Event::Text(_)
+            | Event::Callback { .. }
+            | Event::Voice { .. }
+            | Event::Unsupported(_)
     );
     let callback_id = match &event {
         Event::Callback { id, .. } => Some(id.clone()),
@@ -247,7 +251,8 @@ fn before(policy: &Policy, actor: &Actor, state: &State, event: &Event) -> Optio
     };
     let decides = match event {
         Event::Callback { data, .. } => data.starts_with("confirm:"),
-        Event::Text(_) => true,
+        // A voice "yes" is text once transcribed.
+        Event::Text(_) | Event::Voice { .. } => true,
         Event::Command { name, .. } => matches!(name.as_str(), "cancel" | "stop"),
         _ => false,
     };

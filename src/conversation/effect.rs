@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{alerts::Direction, strategy::Strategy};
+use super::{alerts::Direction, intent::TradeAsk, strategy::Strategy};
 use crate::integrations::OrderRequest;
 
 /// An inline keyboard button: label and callback data (Telegram allows 64 bytes).
@@ -111,6 +111,11 @@ pub enum Request {
         /// Strategy.
         strategy: Strategy,
     },
+    /// The underlying's quote and option chain, for the guided trade → `Event::OptionChain`.
+    OptionChain {
+        /// The trade so far (it comes back with the answer).
+        ask: TradeAsk,
+    },
     /// Price the order, run risk checks, mint a confirmation key → `Event::RiskChecked`.
     CheckRisk {
         /// The order (a zero limit price means "at the market").
@@ -147,6 +152,20 @@ pub enum Request {
     RearmAlert {
         /// Alert id.
         id: i64,
+    },
+    /// Text the parser could not place, for the language model → `Event::Understood`.
+    Understand {
+        /// The user's text.
+        text: String,
+    },
+    /// Download a voice message and transcribe it → `Event::Transcribed`.
+    Transcribe {
+        /// Telegram's file id.
+        file_id: String,
+        /// Length Telegram reports, in seconds.
+        duration_secs: u32,
+        /// Size Telegram reports, in bytes (0 when unknown).
+        size_bytes: u64,
     },
     /// External services' health → `Event::Status`.
     Status,

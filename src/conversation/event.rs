@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::{
     alerts::{Alert, AlertChange},
     effect::{QuotePurpose, SeriesPurpose},
+    intent::TradeAsk,
     risk::RiskReport,
     strategy::{Analysis, Strategy},
 };
 use crate::integrations::{
-    Account, IntegrationError, OrderReceipt, OrderRequest, Position, PricePoint, Quote, ServiceHealth,
+    Account, IntegrationError, OptionContract, OrderReceipt, OrderRequest, Position, PricePoint, Quote,
+    ServiceHealth,
 };
 
 /// A message kind AVA cannot read.
@@ -62,6 +64,25 @@ pub enum Event {
         /// The message carrying the button, if accessible.
         message_id: Option<i64>,
     },
+    /// A voice message.
+    Voice {
+        /// Telegram's file id.
+        file_id: String,
+        /// Length in seconds.
+        duration_secs: u32,
+        /// Size in bytes (0 when unknown).
+        size_bytes: u64,
+    },
+    /// Answer to `Request::Transcribe`.
+    Transcribed {
+        /// The words, or why there are none.
+        result: Result<String, super::voice::VoiceFailure>,
+    },
+    /// Answer to `Request::Understand`.
+    Understood {
+        /// The model's answer, or why there is none.
+        result: Result<super::nlu::ModelAnswer, super::nlu::NluFailure>,
+    },
     /// Voice, photo, sticker, file…
     Unsupported(Media),
     /// The waiting state's deadline passed.
@@ -102,6 +123,13 @@ pub enum Event {
         strategy: Strategy,
         /// The analysis.
         result: Fetched<Analysis>,
+    },
+    /// Answer to `Request::OptionChain`.
+    OptionChain {
+        /// The trade so far.
+        ask: TradeAsk,
+        /// The underlying's quote and its listed options.
+        result: Fetched<(Quote, Vec<OptionContract>)>,
     },
     /// Answer to `Request::CheckRisk`.
     RiskChecked {
@@ -158,12 +186,16 @@ impl Event {
             Event::Command { .. } => "command",
             Event::Text(_) => "text",
             Event::Callback { .. } => "callback",
+            Event::Voice { .. } => "voice",
+            Event::Transcribed { .. } => "transcribed",
+            Event::Understood { .. } => "understood",
             Event::Unsupported(_) => "unsupported",
             Event::TimedOut { .. } => "timed_out",
             Event::Quote { .. } => "quote",
             Event::Series { .. } => "series",
             Event::Comparison { .. } => "comparison",
             Event::Analysis { .. } => "analysis",
+            Event::OptionChain { .. } => "option_chain",
             Event::RiskChecked { .. } => "risk_checked",
             Event::OrderPlaced { .. } => "order_placed",
             Event::Portfolio { .. } => "portfolio",

@@ -9,16 +9,23 @@ pub mod alerts;
 pub mod commands;
 mod effect;
 mod event;
+mod free_text;
+pub mod intent;
+mod menu;
+pub mod nlu;
 pub mod risk;
 mod state;
 mod step;
 pub mod strategy;
 pub mod text;
 mod views;
+pub mod voice;
 mod workflows;
 
 #[cfg(test)]
 mod access_test;
+#[cfg(test)]
+mod intent_flow_test;
 #[cfg(test)]
 mod table_test;
 
@@ -26,10 +33,11 @@ pub use access::{Actor, Attempt, Denial, Guarded, Policy, Starter, guarded_step}
 pub use alerts::{Alert, AlertChange, Direction};
 pub use effect::{Button, Effect, QuotePurpose, Reply, Request, SeriesPurpose};
 pub use event::{Event, Fetched, Media, PortfolioView};
-pub use state::{Proposal, State};
+pub use state::{Detail, Proposal, State};
 pub use step::step;
 pub use strategy::{Analysis, Strategy};
 pub use text::money;
+pub use voice::VoiceFailure;
 
 use crate::telegram::BotCommand;
 

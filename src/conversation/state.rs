@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{access::Starter, strategy::Strategy};
+use super::{access::Starter, intent::TradeAsk, strategy::Strategy};
 use crate::integrations::OrderRequest;
 
 /// A chat's conversation state, stored per chat in Redis.
@@ -24,11 +24,52 @@ pub enum State {
         /// Its price when validated.
         price: f64,
     },
+    /// A trade asked for in words lacks a detail; waiting for it (a button or typed).
+    AwaitingTradeDetail {
+        /// The trade so far.
+        ask: TradeAsk,
+        /// What is being asked.
+        detail: Detail,
+        /// The choices offered, in button order (ISO dates, strikes or counts), for typed numbers.
+        offered: Vec<String>,
+    },
     /// A trade was previewed and passed risk checks; waiting for Yes or No.
     AwaitingConfirmation {
         /// What Yes places.
         proposal: Proposal,
     },
+}
+
+/// A detail the guided trade flow asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// Which expiry.
+    Expiry,
+    /// Which strike.
+    Strike,
+    /// How many shares or contracts.
+    Quantity,
+}
+
+impl Detail {
+    /// Callback data code: `pick:<code>:<value>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Detail::Expiry => "expiry",
+            Detail::Strike => "strike",
+            Detail::Quantity => "qty",
+        }
+    }
+
+    /// What is asked, in words.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Detail::Expiry => "the expiry",
+            Detail::Strike => "the strike",
+            Detail::Quantity => "the quantity",
+        }
+    }
 }
 
 /// A trade waiting for confirmation.
@@ -58,6 +99,7 @@ impl State {
             State::Idle => "idle",
             State::AwaitingTicker { .. } => "awaiting_ticker",
             State::AwaitingStrategy { .. } => "awaiting_strategy",
+            State::AwaitingTradeDetail { .. } => "awaiting_trade_detail",
             State::AwaitingConfirmation { .. } => "awaiting_confirmation",
         }
     }
@@ -70,6 +112,11 @@ impl State {
             State::AwaitingStrategy { symbol, .. } => {
                 Some(format!("a stock analysis of {symbol} (waiting for a strategy)"))
             }
+            State::AwaitingTradeDetail { ask, detail, .. } => Some(format!(
+                "a trade of {} (waiting for {})",
+                ask.symbol,
+                detail.noun()
+            )),
             State::AwaitingConfirmation { proposal } => Some(format!(
                 "a trade waiting for your confirmation: {}",
                 proposal.order.describe()

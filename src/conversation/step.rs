@@ -7,17 +7,26 @@ use super::{
     commands::{self, Command},
     effect::{Effect, QuotePurpose, Reply, Request, SeriesPurpose},
     event::{Event, Media},
+    free_text, nlu,
     state::State,
-    text, views,
-    workflows::{analysis, trade},
+    text, views, voice,
+    workflows::{analysis, guided, trade},
 };
+use crate::integrations::IntegrationError;
 
 /// Advances a conversation by one event.
 pub fn step(state: State, event: Event) -> (State, Vec<Effect>) {
     match event {
         Event::Command { name, args } => on_command(state, &name, &args),
-        Event::Text(text) => on_text(state, &text),
+        Event::Text(text) => free_text::on_text(state, &text),
         Event::Callback { id, data, message_id } => on_callback(state, id, &data, message_id),
+        Event::Voice {
+            file_id,
+            duration_secs,
+            size_bytes,
+        } => voice::on_voice(state, file_id, duration_secs, size_bytes),
+        Event::Transcribed { result } => voice::on_transcript(state, result),
+        Event::Understood { result } => nlu::on_understood(state, result),
         Event::Unsupported(media) => {
             let mut reply = unsupported(media);
             if let Some(doing) = state.describe() {
@@ -40,10 +49,14 @@ pub fn step(state: State, event: Event) -> (State, Vec<Effect>) {
 }
 
 fn on_command(state: State, name: &str, args: &str) -> (State, Vec<Effect>) {
-    let command = match commands::parse(name, args) {
-        Ok(command) => command,
-        Err(usage) => return (state, vec![Effect::send(usage)]),
-    };
+    match commands::parse(name, args) {
+        Ok(command) => run_command(state, command),
+        Err(usage) => (state, vec![Effect::send(usage)]),
+    }
+}
+
+/// What a command does; free text that means a command does the same.
+pub(super) fn run_command(state: State, command: Command) -> (State, Vec<Effect>) {
     let request = |r: Request| (state.clone(), vec![Effect::Request(r)]);
     match command {
         Command::Cancel => cancel(state),
@@ -89,29 +102,6 @@ fn on_command(state: State, name: &str, args: &str) -> (State, Vec<Effect>) {
     }
 }
 
-fn on_text(state: State, input: &str) -> (State, Vec<Effect>) {
-    match state {
-        State::AwaitingTicker { .. } => analysis::on_ticker_text(state, input),
-        State::AwaitingStrategy { .. } => analysis::on_strategy_text(state, input),
-        State::AwaitingConfirmation { .. } => trade::on_confirmation_text(state, input),
-        State::Idle => {
-            let lower = input.to_lowercase();
-            if lower.contains("analyze") || lower.contains("analyse") || lower.contains("analysis") {
-                // "analyze AAPL" carries its ticker; "analyze a stock" does not.
-                let ticker = input
-                    .split_whitespace()
-                    .skip_while(|w| !w.to_lowercase().starts_with("analy"))
-                    .nth(1)
-                    .filter(|w| w.len() <= 6 && w.chars().all(|c| c.is_ascii_uppercase() || c == '$'))
-                    .and_then(commands::symbol);
-                analysis::start(&state, ticker)
-            } else {
-                (state, vec![Effect::send(text::DONT_UNDERSTAND)])
-            }
-        }
-    }
-}
-
 fn on_callback(state: State, id: String, data: &str, message_id: Option<i64>) -> (State, Vec<Effect>) {
     let answer = |text: Option<&str>| Effect::AnswerCallback {
         callback_id: id.clone(),
@@ -134,6 +124,15 @@ fn on_callback(state: State, id: String, data: &str, message_id: Option<i64>) ->
                     ))],
                 );
             }
+        },
+        ("say", text) => free_text::on_text(state, text),
+        ("dym", _) => (
+            state,
+            vec![Effect::send("OK. Send the ticker again, e.g. AAPL, or /cancel.")],
+        ),
+        ("pick", rest) => match guided::on_pick(state, rest) {
+            Ok(next) => next,
+            Err(state) => return (state, vec![answer(Some("This question has expired."))]),
         },
         ("confirm", rest) => match trade::on_confirm_button(state, rest, message_id) {
             Ok(next) => next,
@@ -184,9 +183,18 @@ fn on_answer(state: State, event: Event) -> (State, Vec<Effect>) {
         } => analysis::on_ticker_quote(state, symbol, result),
         Event::Quote {
             purpose: QuotePurpose::Show,
+            result: Err(IntegrationError::UnknownSymbol(typed)),
+            ..
+        } => {
+            let reply = free_text::unknown_ticker(&typed, |s| format!("price {s}"));
+            (state, vec![reply])
+        }
+        Event::Quote {
+            purpose: QuotePurpose::Show,
             result,
             ..
         } => (state, vec![views::price(result)]),
+        Event::OptionChain { ask, result } => guided::on_option_chain(state, ask, result),
         Event::Series {
             purpose,
             symbol,
@@ -221,6 +229,9 @@ fn on_answer(state: State, event: Event) -> (State, Vec<Effect>) {
         Event::Command { .. }
         | Event::Text(_)
         | Event::Callback { .. }
+        | Event::Voice { .. }
+        | Event::Transcribed { .. }
+        | Event::Understood { .. }
         | Event::Unsupported(_)
         | Event::TimedOut { .. } => (state, vec![]),
     }

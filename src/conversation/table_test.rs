@@ -57,6 +57,7 @@ fn short(state: &State) -> &'static str {
         State::AwaitingTicker { .. } => "T",
         State::AwaitingStrategy { .. } => "S",
         State::AwaitingConfirmation { .. } => "C",
+        State::AwaitingTradeDetail { .. } => "D",
     }
 }
 
@@ -165,15 +166,16 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
             ["I", "T", "S", "C"],
         ),
         ("text: msft", Event::Text("msft".into()), ["I", "T", "S", "C"]),
+        // Free text that means a command does what the command does, from any state (as /analyze).
         (
             "text: analyze a stock",
             Event::Text("analyze a stock".into()),
-            ["T", "T", "S", "C"],
+            ["T", "T", "T", "T"],
         ),
         (
             "text: covered call",
             Event::Text("covered call".into()),
-            ["I", "T", "S", "C"],
+            ["T", "T", "S", "T"],
         ),
         ("text: yes", Event::Text("yes".into()), ["I", "T", "S", "C"]),
         ("text: no", Event::Text("no".into()), ["I", "T", "S", "I"]),

@@ -9,8 +9,10 @@ mod breaker;
 mod cache;
 mod guard;
 mod http_market;
+mod language_model;
 mod paper_broker;
 mod simulated;
+mod transcribe;
 mod types;
 
 use std::future::Future;
@@ -19,8 +21,10 @@ pub use breaker::{Breaker, BreakerState};
 pub use cache::{Cache, CacheKind, CacheStats};
 pub use guard::Guard;
 pub use http_market::HttpMarket;
+pub use language_model::LanguageModel;
 pub use paper_broker::PaperBroker;
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
+pub use transcribe::Transcriber;
 pub use types::*;
 
 use crate::config::{BrokerSettings, CacheSettings, MarketDataSettings};

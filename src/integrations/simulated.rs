@@ -29,6 +29,10 @@ const UNIVERSE: &[(&str, f64, f64)] = &[
     ("COIN", 230.0, 0.80),
     ("PLTR", 40.0, 0.70),
     ("F", 11.0, 0.35),
+    // Crypto pairs, named as the intent parser names them (`btc` → BTC-USDT).
+    ("BTC-USDT", 100_000.0, 0.55),
+    ("ETH-USDT", 3_500.0, 0.70),
+    ("SOL-USDT", 200.0, 0.90),
 ];
 
 /// Risk-free rate used for premiums.

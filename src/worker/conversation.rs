@@ -39,6 +39,8 @@ pub(crate) struct ConversationDeps {
     pub(crate) bot_username: String,
     pub(crate) max_position_share: f64,
     pub(crate) watchlist: Vec<String>,
+    pub(crate) voice: Option<super::voice::VoiceDeps>,
+    pub(crate) nlu: Option<super::nlu::NluDeps>,
     pub(crate) access: AccessGate,
 }
 
@@ -65,6 +67,8 @@ impl ConversationDeps {
             bot_username: settings.conversation.bot_username.clone(),
             max_position_share: settings.trading.max_position_share,
             watchlist: settings.scheduler.watchlist.clone(),
+            voice: super::voice::VoiceDeps::build(settings)?,
+            nlu: super::nlu::NluDeps::build(settings, backends.redis.clone(), backends.prefix())?,
         })
     }
 }
@@ -106,9 +110,14 @@ pub(crate) fn event_of(update: &Update, bot_username: &str) -> Option<(i64, Even
                 return None;
             }
             let chat_id = message.chat.id.0;
-            let event = match message.text() {
-                Some(text) => text_event(text, bot_username)?,
-                None => Event::Unsupported(media_of(message)?),
+            let event = match (message.text(), message.voice()) {
+                (Some(text), _) => text_event(text, bot_username)?,
+                (None, Some(voice)) => Event::Voice {
+                    file_id: voice.file.id.0.clone(),
+                    duration_secs: voice.duration.seconds(),
+                    size_bytes: u64::from(voice.file.size),
+                },
+                (None, None) => Event::Unsupported(media_of(message)?),
             };
             // In groups AVA answers commands, and messages that reply to AVA (how a group member
             // answers "Which stock?"); everything else is the group's own conversation.

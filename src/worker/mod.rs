@@ -8,9 +8,11 @@ mod failures;
 mod handlers;
 mod job_record;
 mod liveness;
+mod nlu;
 mod pauses;
 mod requests;
 mod token_check;
+mod voice;
 
 pub use token_check::check_token;
 

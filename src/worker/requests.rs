@@ -11,7 +11,7 @@ use super::Worker;
 use crate::{
     conversation::{AlertChange, Event, Fetched, PortfolioView, Request, risk, strategy},
     integrations::RECORDS,
-    integrations::{IntegrationError, PricePoint},
+    integrations::{IntegrationError, PricePoint, ServiceHealth},
     store::{
         alerts,
         batch::{Failure, classify},
@@ -73,6 +73,14 @@ impl Worker {
                 strategy,
                 result: self.analyse(&symbol, strategy).await,
             },
+            Request::OptionChain { ask } => {
+                let result = async {
+                    let quote = market.quote(&ask.symbol).await?;
+                    Ok((quote, market.options_chain(&ask.symbol).await?))
+                }
+                .await;
+                Event::OptionChain { ask, result }
+            }
             Request::CheckRisk { mut order, strategy } => {
                 // One key per confirmation, derived from the event that minted it: a retried job
                 // mints the same key, so it can never lead to a second order.
@@ -152,9 +160,29 @@ impl Worker {
                     Err(_) => AlertChange::RecordsUnavailable,
                 },
             },
-            Request::Status => Event::Status {
-                services: market.health(),
+            Request::Understand { text } => Event::Understood {
+                result: self.understand(chat_id, &text).await?,
             },
+            Request::Transcribe {
+                file_id,
+                duration_secs,
+                size_bytes,
+            } => Event::Transcribed {
+                result: self.transcribe(&file_id, duration_secs, size_bytes).await,
+            },
+            Request::Status => {
+                let mut services = market.health();
+                // The optional language services, when configured, show their breakers too.
+                let optional = [
+                    self.conv.voice.as_ref().map(|v| v.guard()),
+                    self.conv.nlu.as_ref().map(|n| n.guard()),
+                ];
+                services.extend(optional.into_iter().flatten().map(|g| ServiceHealth {
+                    service: g.service().to_owned(),
+                    state: g.breaker().state(),
+                }));
+                Event::Status { services }
+            }
             Request::Stats => Event::Stats {
                 rows: self.stats().await?,
             },

@@ -91,6 +91,8 @@ pub(crate) async fn calls(app: &TestApp) -> Vec<(String, Value)> {
         .await
         .expect("recording on")
         .iter()
+        // Bot API methods are POSTs with JSON; file downloads (GET) are not calls.
+        .filter(|r| r.method == wiremock::http::Method::POST)
         .map(|r| {
             let method = r.url.path().rsplit('/').next().unwrap_or_default().to_owned();
             (method, serde_json::from_slice(&r.body).expect("JSON body"))

@@ -228,9 +228,9 @@ async fn a_timeout_fires_after_a_worker_restart() {
         timeouts,
         vec!["⏱ No answer for 10 minutes, so I stopped a stock analysis (waiting for a ticker). Start again any time.".to_owned()]
     );
-    // The state was reset: a ticker now is just text.
+    // The state was reset: a ticker now no longer answers "Which stock?", it asks for its price.
     say(&app, &restarted, message(340_002, "AAPL")).await;
-    last_sent_contains(&app, "I don't know that yet").await;
+    last_sent_contains(&app, "AAPL $").await;
     // A later sweep does not fire it again.
     scheduler.tick(after_deadline + 20_000).await.unwrap();
     drain(&restarted).await;
@@ -250,7 +250,8 @@ async fn media_get_a_polite_reply_and_group_commands_work() {
     let app = TestApp::spawn().await;
     let w = &app.worker;
     say(&app, w, crate::harness::fixture("voice_message.json")).await;
-    last_sent_contains(&app, "Sorry, I can't read voice messages. I understand text").await;
+    // voice.provider = "none" by default: the voice note is refused with what to do instead.
+    last_sent_contains(&app, "Voice messages are off on this bot. Type it instead").await;
     say(
         &app,
         w,

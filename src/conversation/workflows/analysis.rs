@@ -2,8 +2,12 @@
 //! market data → hand-over to trade execution (risk checks, "Execute?").
 
 use super::super::{
+    commands::Command,
     effect::{Button, Effect, QuotePurpose, Reply, Request},
     event::Fetched,
+    free_text,
+    intent::{self, Intent, Parsed},
+    menu,
     state::State,
     strategy::{Analysis, Strategy},
     views,
@@ -36,22 +40,36 @@ pub(crate) fn start(state: &State, symbol: Option<String>) -> (State, Vec<Effect
     (State::AwaitingTicker { tries: 0 }, effects)
 }
 
-/// Text while waiting for a ticker.
+/// Text while waiting for a ticker: a ticker or a company name ("apple"), else another intent.
 pub(crate) fn on_ticker_text(state: State, input: &str) -> (State, Vec<Effect>) {
-    match super::super::commands::symbol(input) {
-        Some(symbol) => (
+    let ask_quote = |state, symbol| {
+        (
             state,
             vec![Effect::Request(Request::Quote {
                 symbol,
                 purpose: QuotePurpose::Ticker,
             })],
-        ),
-        None => (
-            state,
-            vec![Effect::send(
-                "That doesn't look like a ticker. Send a symbol like AAPL, or /cancel.",
-            )],
-        ),
+        )
+    };
+    match intent::parse(input) {
+        // A bare ticker parses as a price request: here it answers "Which stock?".
+        Some(Parsed {
+            intent: Intent::Command(Command::Price(symbol)),
+            guessed,
+        }) => match guessed.first() {
+            Some((typed, symbol)) => (state, vec![free_text::did_you_mean(typed, symbol, symbol)]),
+            None => ask_quote(state, symbol),
+        },
+        Some(parsed) => free_text::on_intent(state, parsed),
+        None => match super::super::commands::symbol(input) {
+            Some(symbol) => ask_quote(state, symbol),
+            None => (
+                state,
+                vec![Effect::send(
+                    "That doesn't look like a ticker. Send a symbol like AAPL, or /cancel.",
+                )],
+            ),
+        },
     }
 }
 
@@ -63,10 +81,11 @@ pub(crate) fn on_ticker_quote(state: State, symbol: String, result: Fetched<Quot
     match result {
         Ok(quote) => {
             let reply = Reply::text(format!(
-                "{} is at {} ({} today). Which strategy?",
+                "{} is at {} ({} today). {}",
                 quote.symbol,
                 super::super::text::money(quote.price),
-                super::super::text::pct(quote.change_pct())
+                super::super::text::pct(quote.change_pct()),
+                strategy_question()
             ))
             .with_keyboard(strategy_keyboard());
             (
@@ -77,14 +96,20 @@ pub(crate) fn on_ticker_quote(state: State, symbol: String, result: Fetched<Quot
                 vec![Effect::Send(reply)],
             )
         }
-        Err(IntegrationError::UnknownSymbol(_)) => (
-            State::AwaitingTicker {
-                tries: tries.saturating_add(1),
-            },
-            vec![Effect::send(format!(
-                "I don't know the ticker {symbol}. Send another one (e.g. AAPL, MSFT), or /cancel."
-            ))],
-        ),
+        Err(IntegrationError::UnknownSymbol(_)) => {
+            let reply = match intent::suggest_symbol(&symbol) {
+                Some(near) if near != symbol => free_text::did_you_mean(&symbol, &near, &near),
+                _ => Effect::send(format!(
+                    "I don't know the ticker {symbol}. Send another one (e.g. AAPL, MSFT), or /cancel."
+                )),
+            };
+            (
+                State::AwaitingTicker {
+                    tries: tries.saturating_add(1),
+                },
+                vec![reply],
+            )
+        }
         Err(e) => (
             State::AwaitingTicker { tries },
             vec![Effect::send(format!(
@@ -95,27 +120,68 @@ pub(crate) fn on_ticker_quote(state: State, symbol: String, result: Fetched<Quot
     }
 }
 
-/// Text while waiting for a strategy: accept its name, else show the buttons again.
-pub(crate) fn on_strategy_text(state: State, input: &str) -> (State, Vec<Effect>) {
+/// The strategy menu's entries, in button order, with the names people type for them.
+fn strategy_options() -> Vec<Vec<String>> {
+    Strategy::ALL
+        .iter()
+        .map(|s| {
+            menu::names(match s {
+                Strategy::CashSecuredPut => &[
+                    "csp",
+                    "cash secured put",
+                    "cash-secured put",
+                    "put",
+                    "puts",
+                    "sell puts",
+                ],
+                Strategy::CoveredCall => &["cc", "covered call", "covered calls", "call", "calls"],
+                Strategy::Wheel => &["wheel", "wheel strategy", "the wheel"],
+            })
+        })
+        .collect()
+}
+
+/// The strategy question, numbered so a typed "1" is obvious.
+fn strategy_question() -> String {
+    let list: Vec<String> = Strategy::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}) {}", i + 1, s.label()))
+        .collect();
+    format!("Which strategy? {}", list.join(" "))
+}
+
+/// Text while waiting for a strategy: its number or name. `Err` gives the state back when the
+/// text is not a strategy.
+pub(crate) fn on_strategy_text(state: State, input: &str) -> Result<(State, Vec<Effect>), State> {
     let State::AwaitingStrategy { symbol, .. } = &state else {
-        return (state, vec![]);
+        return Err(state);
     };
-    match Strategy::parse(input) {
-        Some(strategy) => {
+    match menu::pick(input, &strategy_options()) {
+        Some(i) => {
             let symbol = symbol.clone();
-            (
+            let strategy = Strategy::ALL[i];
+            Ok((
                 state,
                 vec![Effect::Request(Request::Analyse { symbol, strategy })],
-            )
+            ))
         }
-        None => (
-            state,
-            vec![Effect::Send(
-                Reply::text("Pick a strategy with the buttons, or /cancel.")
-                    .with_keyboard(strategy_keyboard()),
-            )],
-        ),
+        None => Err(state),
     }
+}
+
+/// The strategy buttons again, after text that chose none.
+pub(crate) fn reprompt_strategy(state: State) -> (State, Vec<Effect>) {
+    (
+        state,
+        vec![Effect::Send(
+            Reply::text(format!(
+                "{} — tap one or type its number or name, or /cancel.",
+                strategy_question()
+            ))
+            .with_keyboard(strategy_keyboard()),
+        )],
+    )
 }
 
 /// A strategy button. `Err` gives the state back when the button is stale.

@@ -4,6 +4,7 @@
 use super::super::{
     effect::{Button, Effect, Reply, Request},
     event::Fetched,
+    menu,
     risk::RiskReport,
     state::{Proposal, State},
     strategy::Strategy,
@@ -116,25 +117,47 @@ pub(crate) fn on_confirm_button(
     }
 }
 
-/// "yes" / "no" typed instead of tapped.
-pub(crate) fn on_confirmation_text(state: State, input: &str) -> (State, Vec<Effect>) {
+/// "yes" / "no" typed instead of tapped. `Err` gives the state back when the text is neither.
+pub(crate) fn on_confirmation_text(state: State, input: &str) -> Result<(State, Vec<Effect>), State> {
+    let State::AwaitingConfirmation { proposal } = &state else {
+        return Err(state);
+    };
+    let proposal = proposal.clone();
+    let options = vec![
+        menu::names(&[
+            "yes",
+            "y",
+            "execute",
+            "yes execute",
+            "yes, execute",
+            "confirm",
+            "yes please",
+        ]),
+        menu::names(&["no", "n", "nope", "no thanks", "don't", "dont"]),
+    ];
+    // Numbers are not accepted here: an order is placed only on a word that means yes.
+    if menu::normalise(input).parse::<f64>().is_ok() {
+        return Err(state);
+    }
+    match menu::pick(input, &options) {
+        Some(0) => Ok(decide(state, proposal, true, None)),
+        Some(_) => Ok(decide(state, proposal, false, None)),
+        None => Err(state),
+    }
+}
+
+/// The Yes/No buttons again, after text that was neither.
+pub(crate) fn reprompt_confirmation(state: State) -> (State, Vec<Effect>) {
     let State::AwaitingConfirmation { proposal } = &state else {
         return (state, vec![]);
     };
-    let proposal = proposal.clone();
-    match input.trim().to_lowercase().as_str() {
-        "yes" | "y" | "execute" => decide(state, proposal, true, None),
-        "no" | "n" => decide(state, proposal, false, None),
-        _ => {
-            let key = proposal.key.clone();
-            (
-                state,
-                vec![Effect::Send(
-                    Reply::text("Tap Yes or No, or /cancel.").with_keyboard(confirm_keyboard(&key)),
-                )],
-            )
-        }
-    }
+    let key = proposal.key.clone();
+    (
+        state,
+        vec![Effect::Send(
+            Reply::text("Tap Yes or No, or /cancel.").with_keyboard(confirm_keyboard(&key)),
+        )],
+    )
 }
 
 fn decide(state: State, proposal: Proposal, yes: bool, message_id: Option<i64>) -> (State, Vec<Effect>) {
