@@ -6,6 +6,7 @@ mod infra;
 mod ingress;
 mod integrations;
 mod limits;
+mod providers;
 mod queue;
 mod scheduler;
 mod secret;
@@ -24,8 +25,14 @@ use serde::Deserialize;
 pub use conversation::ConversationSettings;
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
-pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
+pub use integrations::{
+    BrokerSettings, CacheSettings, GuardSettings, MARKET_PROVIDERS, MarketDataSettings, TradingSettings,
+};
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
+pub use providers::{
+    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AccessSummary, AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings,
+    require_live_broker_access,
+};
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;

@@ -1,16 +1,29 @@
 //! AVA's external services behind small traits: market data and a broker, each guarded by a
 //! timeout, retries with backoff (reads only) and a circuit breaker, with a Redis cache in front.
 //!
-//! - [`MarketData`]: [`SimulatedMarket`] (built in, deterministic) and [`HttpMarket`].
-//! - [`Broker`]: [`PaperBroker`] (accounts, orders and positions in Postgres).
+//! - [`MarketData`]: [`SimulatedMarket`] (built in, deterministic), [`HttpMarket`] (AVA's own
+//!   JSON shape), [`AlpacaMarket`] (stocks, options) and [`BinanceMarket`] (crypto pairs), routed
+//!   by symbol kind through [`MarketRouter`].
+//! - [`Broker`]: [`PaperBroker`] (accounts, orders and positions in Postgres) and
+//!   [`AlpacaBroker`] (paper or live).
+//! - [`symbols`] (what a symbol names, one spelling per pair) and [`calendar`] (NYSE days).
+//! - [`RateLimiter`]: each provider's request rate, shared by all workers through Redis.
 //! - [`Integrations`]: what the worker uses; every call goes through guard and cache.
 
+mod alpaca_broker;
+mod alpaca_data;
+mod binance;
 mod breaker;
 mod cache;
+pub mod calendar;
 mod guard;
 mod http_market;
 mod paper_broker;
+mod rate_limit;
+mod rest;
+mod router;
 mod simulated;
+pub mod symbols;
 mod types;
 
 use std::future::Future;
@@ -18,8 +31,13 @@ use std::future::Future;
 pub use breaker::{Breaker, BreakerState};
 pub use cache::{Cache, CacheKind, CacheStats};
 pub use guard::Guard;
+pub use alpaca_broker::{AlpacaBroker, client_order_id};
+pub use alpaca_data::AlpacaMarket;
+pub use binance::BinanceMarket;
 pub use http_market::HttpMarket;
 pub use paper_broker::PaperBroker;
+pub use rate_limit::RateLimiter;
+pub use router::{MarketDataProvider, MarketRouter};
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
 pub use types::*;
 
@@ -92,38 +110,12 @@ pub trait Broker: Send + Sync {
         order: &OrderRequest,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<OrderReceipt, IntegrationError>> + Send;
-}
-
-/// The configured market data provider (a closed set, so an enum rather than a trait object).
-#[derive(Clone)]
-pub enum MarketDataProvider {
-    /// Built in.
-    Simulated(SimulatedMarket),
-    /// Remote JSON API.
-    Http(HttpMarket),
-}
-
-impl MarketData for MarketDataProvider {
-    async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.quote(symbol).await,
-            Self::Http(m) => m.quote(symbol).await,
-        }
-    }
-
-    async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.history(symbol, days).await,
-            Self::Http(m) => m.history(symbol, days).await,
-        }
-    }
-
-    async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.options_chain(symbol).await,
-            Self::Http(m) => m.options_chain(symbol).await,
-        }
-    }
+    /// Where order `order_id` of `account_id` stands now (fills since it was placed).
+    fn order_status(
+        &self,
+        account_id: i64,
+        order_id: &str,
+    ) -> impl Future<Output = Result<OrderReceipt, IntegrationError>> + Send;
 }
 
 /// How one external service is doing, for /status and metrics.
@@ -135,56 +127,107 @@ pub struct ServiceHealth {
     pub state: BreakerState,
 }
 
+/// The configured broker (a closed set, so an enum rather than a trait object).
+#[derive(Clone)]
+pub enum BrokerProvider {
+    /// Accounts in Postgres.
+    Paper(PaperBroker),
+    /// Alpaca's trading API.
+    Alpaca(AlpacaBroker),
+}
+
+impl Broker for BrokerProvider {
+    async fn account(&self, account_id: i64) -> Result<Account, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.account(account_id).await,
+            Self::Alpaca(b) => b.account(account_id).await,
+        }
+    }
+
+    async fn positions(&self, account_id: i64) -> Result<Vec<Position>, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.positions(account_id).await,
+            Self::Alpaca(b) => b.positions(account_id).await,
+        }
+    }
+
+    async fn place_order(
+        &self,
+        account_id: i64,
+        order: &OrderRequest,
+        idempotency_key: &str,
+    ) -> Result<OrderReceipt, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.place_order(account_id, order, idempotency_key).await,
+            Self::Alpaca(b) => b.place_order(account_id, order, idempotency_key).await,
+        }
+    }
+
+    async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.order_status(account_id, order_id).await,
+            Self::Alpaca(b) => b.order_status(account_id, order_id).await,
+        }
+    }
+}
+
 /// Market data and broker, guarded and cached: what the worker calls.
 #[derive(Clone)]
 pub struct Integrations {
-    market: MarketDataProvider,
-    broker: PaperBroker,
-    market_guard: Guard,
+    market: MarketRouter,
+    broker: BrokerProvider,
     broker_guard: Guard,
     cache: Cache,
 }
 
 impl Integrations {
-    /// Builds the configured providers. `redis` carries the cache; `pool` the paper broker.
+    /// Builds the configured providers. `redis` carries the cache and the shared rate limits;
+    /// `pool` the paper broker.
     pub fn build(
         settings: &Settings,
         redis: redis::aio::MultiplexedConnection,
         pool: sqlx::PgPool,
     ) -> anyhow::Result<Self> {
-        let market = match settings.market_data.provider.as_str() {
-            "http" => MarketDataProvider::Http(HttpMarket::new(&settings.market_data)?),
-            _ => MarketDataProvider::Simulated(SimulatedMarket::new(
-                settings.market_data.simulated_prices.clone(),
-            )),
+        let prefix = settings.redis.prefix.as_str();
+        let market = MarketRouter::build(&settings.market_data, Some((redis.clone(), prefix)))?;
+        let broker = match settings.broker.provider.as_str() {
+            "alpaca" => {
+                let limiter = RateLimiter::new(redis.clone(), prefix, "broker", settings.broker.rate_per_sec);
+                BrokerProvider::Alpaca(AlpacaBroker::new(&settings.broker, Some(limiter))?)
+            }
+            _ => {
+                let starting_cents = (settings.broker.paper_starting_cash as i64).saturating_mul(100);
+                BrokerProvider::Paper(PaperBroker::new(pool, starting_cents))
+            }
         };
-        let starting_cents = (settings.broker.paper_starting_cash as i64).saturating_mul(100);
         Ok(Self {
             market,
-            broker: PaperBroker::new(pool, starting_cents),
-            market_guard: Guard::new("market data", settings.market_data.guard()),
+            broker,
             broker_guard: Guard::new("broker", settings.broker.guard()),
-            cache: Cache::new(redis, &settings.redis.prefix, &settings.cache),
+            cache: Cache::new(redis, prefix, &settings.cache),
         })
     }
 
     /// Latest quote, cached for `cache.quote_ttl_secs`.
     pub async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
         self.cache
-            .get_or_fetch(CacheKind::Quote, symbol, || {
-                self.market_guard.read(|| self.market.quote(symbol))
-            })
+            .get_or_fetch(CacheKind::Quote, symbol, || self.market.quote(symbol))
             .await
     }
 
     /// Daily history straight from the provider (the data collector's table is read elsewhere).
     pub async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        self.market_guard.read(|| self.market.history(symbol, days)).await
+        self.market.history(symbol, days).await
     }
 
     /// Option chain.
     pub async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
-        self.market_guard.read(|| self.market.options_chain(symbol)).await
+        self.market.options_chain(symbol).await
+    }
+
+    /// Where an order stands now.
+    pub async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
+        self.broker_guard.read(|| self.broker.order_status(account_id, order_id)).await
     }
 
     /// Account balances, cached for `cache.portfolio_ttl_secs`.
@@ -227,8 +270,9 @@ impl Integrations {
 
     /// Breaker states of every service.
     pub fn health(&self) -> Vec<ServiceHealth> {
-        [&self.market_guard, &self.broker_guard]
-            .into_iter()
+        self.market
+            .guards()
+            .chain([&self.broker_guard])
             .map(|g| ServiceHealth {
                 service: g.service().to_owned(),
                 state: g.breaker().state(),
@@ -248,6 +292,10 @@ pub const BREAKER_STATE: &str = "ava_breaker_state";
 pub const CACHE_REQUESTS: &str = "ava_cache_requests_total";
 /// External calls by service and result.
 pub const EXTERNAL_CALLS: &str = "ava_external_calls_total";
+/// Waits for a provider's shared request rate, by provider.
+pub const RATE_LIMIT_WAITS: &str = "ava_provider_rate_limit_waits_total";
+/// 429 answers from providers, by service.
+pub const PROVIDER_429S: &str = "ava_provider_429_total";
 
 /// Declares the metrics this module records, with their help text.
 pub fn describe_metrics() {
@@ -262,5 +310,13 @@ pub fn describe_metrics() {
     metrics::describe_counter!(
         EXTERNAL_CALLS,
         "Calls to external services by service and result (ok, error, rejected_open)"
+    );
+    metrics::describe_counter!(
+        RATE_LIMIT_WAITS,
+        "Times a call waited for its provider's request rate shared through Redis, by provider"
+    );
+    metrics::describe_counter!(
+        PROVIDER_429S,
+        "429 Too Many Requests answers from providers, by service (each pauses all workers)"
     );
 }

@@ -4,7 +4,8 @@
 use sqlx::{PgPool, Row};
 
 use super::{
-    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, Position, Side,
+    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus, Position,
+    Side,
 };
 
 const SERVICE: &str = "broker";
@@ -119,8 +120,8 @@ impl Broker for PaperBroker {
         .map_err(db_error)?;
         let Some(order_id) = inserted else {
             // Same confirmation seen before (double tap or job retry): report the first order.
-            let (id, price): (i64, i64) =
-                sqlx::query_as("SELECT id, price_cents FROM orders WHERE idempotency_key = $1")
+            let (id, price, quantity): (i64, i64, i32) =
+                sqlx::query_as("SELECT id, price_cents, quantity FROM orders WHERE idempotency_key = $1")
                     .bind(idempotency_key)
                     .fetch_one(&mut *tx)
                     .await
@@ -130,6 +131,8 @@ impl Broker for PaperBroker {
                 order_id: format!("P-{id}"),
                 fill_price: dollars(price),
                 duplicate: true,
+                status: OrderStatus::Filled,
+                filled_quantity: f64::from(quantity),
             });
         };
 
@@ -201,6 +204,32 @@ impl Broker for PaperBroker {
             order_id: format!("P-{order_id}"),
             fill_price: order.limit_price,
             duplicate: false,
+            status: OrderStatus::Filled,
+            filled_quantity: f64::from(order.quantity),
+        })
+    }
+
+    async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
+        let not_found = || IntegrationError::Rejected(format!("no order {order_id}"));
+        let id: i64 = order_id
+            .strip_prefix("P-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(not_found)?;
+        let row: Option<(i64, i32)> =
+            sqlx::query_as("SELECT price_cents, quantity FROM orders WHERE id = $1 AND account_id = $2")
+                .bind(id)
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        let (price, quantity) = row.ok_or_else(not_found)?;
+        // Paper orders fill whole, at once.
+        Ok(OrderReceipt {
+            order_id: order_id.to_owned(),
+            fill_price: dollars(price),
+            duplicate: false,
+            status: OrderStatus::Filled,
+            filled_quantity: f64::from(quantity),
         })
     }
 }

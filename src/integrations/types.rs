@@ -68,6 +68,12 @@ pub struct OptionContract {
     pub bid: f64,
     /// Ask.
     pub ask: f64,
+    /// Delta, where the provider gives greeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// Implied volatility (annualised fraction), where the provider gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_volatility: Option<f64>,
 }
 
 impl OptionContract {
@@ -168,15 +174,45 @@ impl OrderRequest {
     }
 }
 
+/// Where an order stands at the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted, waiting for a fill.
+    Open,
+    /// Part of the quantity filled; the rest is still working.
+    PartiallyFilled,
+    /// Fully filled.
+    #[default]
+    Filled,
+    /// Refused by the broker or the exchange.
+    Rejected,
+    /// Cancelled or expired without (full) fill.
+    Canceled,
+}
+
+impl OrderStatus {
+    /// Whether the order can still change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Filled | Self::Rejected | Self::Canceled)
+    }
+}
+
 /// A placed order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderReceipt {
     /// The broker's order id.
     pub order_id: String,
-    /// Fill price per share.
+    /// Fill price per share (average so far; the limit price while nothing has filled).
     pub fill_price: f64,
     /// True when this idempotency key had already placed the order: nothing new was placed.
     pub duplicate: bool,
+    /// Where the order stands.
+    #[serde(default)]
+    pub status: OrderStatus,
+    /// Shares or contracts filled so far.
+    #[serde(default)]
+    pub filled_quantity: f64,
 }
 
 /// Balances of a broker account.
