@@ -301,8 +301,9 @@ mod tests {
         let m = SimulatedMarket::default();
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let chain = m.chain_at("AAPL", 190.0, today);
+        let expiries: std::collections::BTreeSet<NaiveDate> = chain.iter().map(|c| c.expiry).collect();
         let put = |strike: f64, week: usize| {
-            let expiry = chain.iter().map(|c| c.expiry).min().unwrap() + Duration::weeks(week as i64);
+            let expiry = *expiries.iter().nth(week).unwrap();
             chain
                 .iter()
                 .find(|c| c.kind == OptionKind::Put && c.strike == strike && c.expiry == expiry)

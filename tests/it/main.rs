@@ -21,6 +21,7 @@ mod harness;
 mod job_record;
 mod market_conformance;
 mod pg_proxy;
+mod provider_fakes;
 mod scheduler;
 mod store_outage;
 mod store_retention;
