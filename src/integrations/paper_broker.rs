@@ -1,5 +1,6 @@
 //! The paper broker: each chat's account, orders and positions in Postgres. Orders fill at once
-//! at their limit price. Money is kept in cents.
+//! at their limit price. Money is kept in cents. Options as a broker treats them: a short put
+//! holds its strike × 100 as collateral, a short call must be covered by 100 shares a contract.
 
 use sqlx::{PgPool, Row};
 
@@ -137,6 +138,33 @@ impl Broker for PaperBroker {
         };
 
         let units = i64::from(order.quantity);
+        if matches!(
+            (&order.instrument, order.side),
+            (Instrument::Option { kind: OptionKind::Call, .. }, Side::Sell)
+        ) {
+            // A covered call is covered by 100 shares per contract, counting calls already sold.
+            let held: Vec<(String, i64)> =
+                sqlx::query_as("SELECT instrument, quantity FROM positions WHERE account_id = $1 AND symbol = $2")
+                    .bind(account_id)
+                    .bind(&order.symbol)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            let shares: i64 = held.iter().filter(|(i, _)| *i == order.symbol).map(|(_, q)| *q).sum();
+            let short_calls: i64 = held
+                .iter()
+                .filter(|(i, q)| *i != order.symbol && i.ends_with('C') && *q < 0)
+                .map(|(_, q)| -q)
+                .sum();
+            let free = shares - short_calls * 100;
+            if free < units * 100 {
+                return Err(IntegrationError::Rejected(format!(
+                    "a covered call needs 100 shares of {} per contract; {} uncovered shares are held",
+                    order.symbol,
+                    free.max(0)
+                )));
+            }
+        }
         let notional = price_cents * units * order.multiplier() as i64;
         let signed_qty = match order.side {
             Side::Buy => units,

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod breakers;
+mod broker_conformance;
 mod chat;
 mod conversations;
 mod dead_letters;
