@@ -23,6 +23,7 @@ mod job_record;
 mod market_conformance;
 mod pg_proxy;
 mod provider_fakes;
+mod providers_chat;
 mod scheduler;
 mod store_outage;
 mod store_retention;
