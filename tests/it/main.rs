@@ -24,6 +24,7 @@ mod market_conformance;
 mod pg_proxy;
 mod provider_fakes;
 mod providers_chat;
+mod rate_limits;
 mod scheduler;
 mod store_outage;
 mod store_retention;
