@@ -156,6 +156,7 @@ fn position(p: &Value) -> Option<Position> {
         quantity: qty.round() as i64,
         average_price,
         exposure,
+        market_price: p.get("current_price").and_then(num),
     })
 }
 

@@ -225,6 +225,30 @@ impl Integrations {
         self.market.options_chain(symbol).await
     }
 
+    /// Fills in each position's market price the broker did not give: shares from the quote,
+    /// options from the chain's mid. A price that cannot be had stays unknown (the view says
+    /// so) rather than failing the whole portfolio.
+    pub async fn mark_to_market(&self, positions: &mut [Position]) {
+        let mut chains: std::collections::HashMap<String, Option<Vec<OptionContract>>> = Default::default();
+        for position in positions.iter_mut().filter(|p| p.market_price.is_none()) {
+            position.market_price = match position.option_contract() {
+                None => self.quote(&position.symbol).await.ok().map(|q| q.price),
+                Some((kind, strike, expiry)) => {
+                    if !chains.contains_key(&position.symbol) {
+                        let chain = self.options_chain(&position.symbol).await.ok();
+                        chains.insert(position.symbol.clone(), chain);
+                    }
+                    chains[&position.symbol].as_ref().and_then(|chain| {
+                        chain
+                            .iter()
+                            .find(|c| c.kind == kind && c.strike == strike && c.expiry == expiry)
+                            .map(OptionContract::mid)
+                    })
+                }
+            };
+        }
+    }
+
     /// Where an order stands now.
     pub async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
         self.broker_guard.read(|| self.broker.order_status(account_id, order_id)).await

@@ -87,6 +87,7 @@ impl Broker for PaperBroker {
                 quantity: r.get("quantity"),
                 average_price: dollars(r.get("average_price_cents")),
                 exposure: dollars(r.get("exposure_cents")),
+                market_price: None,
             })
             .collect())
     }

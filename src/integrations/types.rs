@@ -244,4 +244,46 @@ pub struct Position {
     pub average_price: f64,
     /// Notional exposure to the underlying: shares × price, or strike × 100 per short put.
     pub exposure: f64,
+    /// Price per share now (an option's premium per share), when known: from the broker, or
+    /// marked by [`crate::integrations::Integrations::mark_to_market`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_price: Option<f64>,
+}
+
+impl Position {
+    /// Whether this is an option (its name carries expiry and strike), not shares.
+    pub fn is_option(&self) -> bool {
+        self.instrument != self.symbol
+    }
+
+    /// Shares one unit stands for: 1, or 100 per option contract.
+    pub fn multiplier(&self) -> f64 {
+        if self.is_option() { 100.0 } else { 1.0 }
+    }
+
+    /// Value at the market price (negative for a short), when the price is known.
+    pub fn market_value(&self) -> Option<f64> {
+        self.market_price
+            .map(|p| p * self.quantity as f64 * self.multiplier())
+    }
+
+    /// Gain or loss since the position was opened, at the market price, when known.
+    pub fn unrealised_pnl(&self) -> Option<f64> {
+        self.market_price
+            .map(|p| (p - self.average_price) * self.quantity as f64 * self.multiplier())
+    }
+
+    /// `AAPL 2026-12-18 190.00P` → its contract (kind, strike, expiry); `None` for shares.
+    pub fn option_contract(&self) -> Option<(OptionKind, f64, NaiveDate)> {
+        let mut parts = self.instrument.split_whitespace();
+        let (_, expiry, tail) = (parts.next()?, parts.next()?, parts.next()?);
+        let expiry = NaiveDate::parse_from_str(expiry, "%Y-%m-%d").ok()?;
+        let (strike, kind) = tail.split_at(tail.len().checked_sub(1)?);
+        let kind = match kind {
+            "P" => OptionKind::Put,
+            "C" => OptionKind::Call,
+            _ => return None,
+        };
+        Some((kind, strike.parse().ok()?, expiry))
+    }
 }

@@ -8,6 +8,7 @@ mod breakers;
 mod broker_conformance;
 mod chat;
 mod conversations;
+mod correct_numbers;
 mod dead_letters;
 mod edge_fuzz;
 mod edge_ingress;
