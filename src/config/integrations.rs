@@ -97,7 +97,11 @@ impl MarketDataSettings {
                 "must be \"simulated\", \"http\", \"alpaca\" or \"binance\"",
             ));
         }
-        if let Some(bad) = self.providers.iter().find(|p| !MARKET_PROVIDERS.contains(&p.as_str())) {
+        if let Some(bad) = self
+            .providers
+            .iter()
+            .find(|p| !MARKET_PROVIDERS.contains(&p.as_str()))
+        {
             return Err(ConfigError::Invalid {
                 key: "market_data.providers",
                 problem: format!("unknown provider {bad:?}: use simulated, http, alpaca or binance"),
@@ -105,9 +109,7 @@ impl MarketDataSettings {
         }
         let active = self.active_providers();
         let uses = |name: &str| active.iter().any(|p| p == name);
-        if uses("http")
-            && !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://"))
-        {
+        if uses("http") && !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(invalid(
                 "market_data.base_url",
                 "must be an http:// or https:// URL when provider = \"http\"",

@@ -30,8 +30,8 @@ pub use integrations::{
 };
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
 pub use providers::{
-    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AccessSummary, AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings,
-    require_live_broker_access,
+    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AccessSummary, AlpacaBrokerSettings, AlpacaDataSettings,
+    BinanceSettings, require_live_broker_access,
 };
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
@@ -232,6 +232,31 @@ mod tests {
         assert!(err.contains("store.batch_rows"), "{err}");
         let err = with("store.spool_max_rows", "10").unwrap_err().to_string();
         assert!(err.contains("store.spool_max_rows"), "{err}");
+    }
+
+    #[test]
+    fn provider_settings_name_their_keys() {
+        let err = with("market_data.provider", "alpaca").unwrap_err().to_string();
+        assert!(err.contains("market_data.alpaca.key_id"), "{err}");
+        assert!(
+            with("market_data.provider", "binance").is_ok(),
+            "Binance needs no key"
+        );
+        let err = with("market_data.provider", "nasdaq").unwrap_err().to_string();
+        assert!(err.contains("market_data.provider"), "{err}");
+        let err = with("market_data.alpaca.feed", "delayed")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("market_data.alpaca.feed"), "{err}");
+        let err = with("broker.mode", "yolo").unwrap_err().to_string();
+        assert!(err.contains("broker.mode"), "{err}");
+        let err = with("broker.provider", "alpaca").unwrap_err().to_string();
+        assert!(err.contains("broker.alpaca.key_id"), "{err}");
+        let live = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(
+            "[broker]\nprovider = \"alpaca\"\nmode = \"live\"\n[broker.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\n",
+        ));
+        let err = Settings::from_figment(live).unwrap_err().to_string();
+        assert!(err.contains("broker.mode") && err.contains("allowlist"), "{err}");
     }
 
     #[test]

@@ -163,11 +163,20 @@ mod tests {
         assert!(require_live_broker_access("paper", None).is_ok());
         let err = require_live_broker_access("live", None).unwrap_err().to_string();
         assert!(err.contains("broker.mode") && err.contains("allowlist"), "{err}");
-        let open = AccessSummary { mode: "open", traders: 3 };
+        let open = AccessSummary {
+            mode: "open",
+            traders: 3,
+        };
         assert!(require_live_broker_access("live", Some(open)).is_err());
-        let empty = AccessSummary { mode: "allowlist", traders: 0 };
+        let empty = AccessSummary {
+            mode: "allowlist",
+            traders: 0,
+        };
         assert!(require_live_broker_access("live", Some(empty)).is_err());
-        let listed = AccessSummary { mode: "allowlist", traders: 1 };
+        let listed = AccessSummary {
+            mode: "allowlist",
+            traders: 1,
+        };
         assert!(require_live_broker_access("live", Some(listed)).is_ok());
     }
 

@@ -8,7 +8,9 @@ use super::{
     strategy::Analysis,
     text::{html_escape, money, pct},
 };
-use crate::integrations::{BreakerState, IntegrationError, Position, PricePoint, Quote, ServiceHealth, pct_change};
+use crate::integrations::{
+    BreakerState, IntegrationError, Position, PricePoint, Quote, ServiceHealth, pct_change,
+};
 
 /// Moving-average window of /trend, in points.
 const MA_WINDOW: usize = 7;
@@ -189,7 +191,11 @@ pub(crate) fn portfolio(result: Fetched<PortfolioView>) -> Effect {
     let mut text = format!(
         "💼 Equity {}{} · cash {} · buying power {}",
         money(equity),
-        if complete { "" } else { " (some prices unavailable)" },
+        if complete {
+            ""
+        } else {
+            " (some prices unavailable)"
+        },
         money(view.account.cash),
         money(view.account.buying_power())
     );
@@ -210,7 +216,11 @@ pub(crate) fn portfolio(result: Fetched<PortfolioView>) -> Effect {
                     money(price),
                     money(value),
                     signed_money(pnl),
-                    if cost > 0.0 { format!(" ({})", pct(pnl / cost * 100.0)) } else { String::new() },
+                    if cost > 0.0 {
+                        format!(" ({})", pct(pnl / cost * 100.0))
+                    } else {
+                        String::new()
+                    },
                 ));
             }
             _ => text.push_str(&format!(
@@ -229,7 +239,11 @@ pub(crate) fn portfolio(result: Fetched<PortfolioView>) -> Effect {
 
 /// `+$12.50` / `-$3.00`.
 fn signed_money(x: f64) -> String {
-    if x >= 0.0 { format!("+{}", money(x)) } else { money(x) }
+    if x >= 0.0 {
+        format!("+{}", money(x))
+    } else {
+        money(x)
+    }
 }
 
 /// /alert answer.

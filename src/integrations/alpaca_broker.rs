@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus, Position,
-    RateLimiter, Side,
+    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus,
+    Position, RateLimiter, Side,
     rest::{Answer, Rest, num},
     symbols,
 };
@@ -65,7 +65,9 @@ pub(crate) fn status_of(alpaca: &str) -> OrderStatus {
         "filled" => OrderStatus::Filled,
         "partially_filled" => OrderStatus::PartiallyFilled,
         "rejected" => OrderStatus::Rejected,
-        "canceled" | "expired" | "done_for_day" | "replaced" | "stopped" | "suspended" => OrderStatus::Canceled,
+        "canceled" | "expired" | "done_for_day" | "replaced" | "stopped" | "suspended" => {
+            OrderStatus::Canceled
+        }
         // new, accepted, pending_new, accepted_for_bidding, held, calculated, pending_*.
         _ => OrderStatus::Open,
     }
@@ -100,7 +102,13 @@ impl AlpacaBroker {
         ];
         let base = settings.alpaca.url_for(&settings.mode);
         Ok(Self {
-            rest: Rest::new(SERVICE, &base, Duration::from_millis(settings.timeout_ms), headers, limiter)?,
+            rest: Rest::new(
+                SERVICE,
+                &base,
+                Duration::from_millis(settings.timeout_ms),
+                headers,
+                limiter,
+            )?,
         })
     }
 
@@ -113,7 +121,11 @@ impl AlpacaBroker {
 
     async fn by_client_order_id(&self, id: &str) -> Result<AlpacaOrder, IntegrationError> {
         self.rest
-            .get_json("/v2/orders:by_client_order_id", &[("client_order_id", id.to_owned())], Self::failed)
+            .get_json(
+                "/v2/orders:by_client_order_id",
+                &[("client_order_id", id.to_owned())],
+                Self::failed,
+            )
             .await
     }
 }
@@ -122,7 +134,9 @@ impl AlpacaBroker {
 fn wire_symbol(order: &OrderRequest) -> String {
     match &order.instrument {
         Instrument::Stock => order.symbol.clone(),
-        Instrument::Option { kind, strike, expiry } => symbols::occ_symbol(&order.symbol, *expiry, *kind, *strike),
+        Instrument::Option { kind, strike, expiry } => {
+            symbols::occ_symbol(&order.symbol, *expiry, *kind, *strike)
+        }
     }
 }
 
@@ -163,7 +177,10 @@ fn position(p: &Value) -> Option<Position> {
 impl Broker for AlpacaBroker {
     async fn account(&self, _account_id: i64) -> Result<Account, IntegrationError> {
         let account: Value = self.rest.get_json("/v2/account", &[], Self::failed).await?;
-        let cash = account.get("cash").and_then(num).ok_or_else(|| unreadable("account without cash"))?;
+        let cash = account
+            .get("cash")
+            .and_then(num)
+            .ok_or_else(|| unreadable("account without cash"))?;
         // Options buying power is what a cash-secured put may use: cash less collateral held.
         let buying_power = account
             .get("options_buying_power")
@@ -197,7 +214,10 @@ impl Broker for AlpacaBroker {
             "limit_price": format!("{:.2}", order.limit_price),
             "client_order_id": client_order_id,
         });
-        let answer = self.rest.send(self.rest.request(Method::POST, "/v2/orders").json(&body)).await?;
+        let answer = self
+            .rest
+            .send(self.rest.request(Method::POST, "/v2/orders").json(&body))
+            .await?;
         if answer.status.is_success() {
             let placed: AlpacaOrder = answer.json(SERVICE)?;
             tracing::info!(order_id = %placed.id, status = %placed.status, order = %order.describe(), "alpaca order placed");
@@ -210,7 +230,9 @@ impl Broker for AlpacaBroker {
                 Ok(self.by_client_order_id(&client_order_id).await?.receipt(true))
             }
             // 403: not enough buying power or not allowed; 422: an order Alpaca will not take.
-            StatusCode::FORBIDDEN | StatusCode::UNPROCESSABLE_ENTITY => Err(IntegrationError::Rejected(message)),
+            StatusCode::FORBIDDEN | StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(IntegrationError::Rejected(message))
+            }
             _ => Err(Self::failed(&answer)),
         }
     }
@@ -219,7 +241,10 @@ impl Broker for AlpacaBroker {
         if !order_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(IntegrationError::Rejected(format!("no order {order_id}")));
         }
-        let answer = self.rest.send(self.rest.request(Method::GET, &format!("/v2/orders/{order_id}"))).await?;
+        let answer = self
+            .rest
+            .send(self.rest.request(Method::GET, &format!("/v2/orders/{order_id}")))
+            .await?;
         match answer.status {
             s if s.is_success() => Ok(answer.json::<AlpacaOrder>(SERVICE)?.receipt(false)),
             StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => {

@@ -85,7 +85,11 @@ struct OptionSnapshots {
 
 impl AlpacaMarket {
     /// A client for `settings.base_url` with the configured feed and keys.
-    pub fn new(settings: &AlpacaDataSettings, timeout: Duration, limiter: Option<RateLimiter>) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &AlpacaDataSettings,
+        timeout: Duration,
+        limiter: Option<RateLimiter>,
+    ) -> anyhow::Result<Self> {
         let headers = vec![
             ("APCA-API-KEY-ID", settings.key_id.clone()),
             ("APCA-API-SECRET-KEY", settings.secret_key.clone()),
@@ -155,7 +159,11 @@ impl MarketData for AlpacaMarket {
         ];
         let bars: Bars = self
             .rest
-            .get_json(&format!("/v2/stocks/{symbol}/bars"), &query, Self::classify(symbol))
+            .get_json(
+                &format!("/v2/stocks/{symbol}/bars"),
+                &query,
+                Self::classify(symbol),
+            )
             .await?;
         Ok(bars
             .bars
@@ -224,7 +232,9 @@ impl MarketData for AlpacaMarket {
             return Err(IntegrationError::UnknownSymbol(symbol.to_owned()));
         }
         chain.sort_by(|a, b| {
-            (a.expiry, a.strike, a.kind as u8).partial_cmp(&(b.expiry, b.strike, b.kind as u8)).unwrap_or(std::cmp::Ordering::Equal)
+            (a.expiry, a.strike, a.kind as u8)
+                .partial_cmp(&(b.expiry, b.strike, b.kind as u8))
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
         Ok(chain)
     }

@@ -37,7 +37,11 @@ struct Ticker24h {
 
 impl BinanceMarket {
     /// A client for `settings.base_url`; `limiter` shares the request rate across workers.
-    pub fn new(settings: &BinanceSettings, timeout: Duration, limiter: Option<RateLimiter>) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &BinanceSettings,
+        timeout: Duration,
+        limiter: Option<RateLimiter>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             rest: Rest::new(SERVICE, &settings.base_url, timeout, vec![], limiter)?,
         })
@@ -116,7 +120,10 @@ impl MarketData for BinanceMarket {
                 // [open time, open, high, low, close, volume, close time, ...]
                 let close = k.get(4).and_then(num).ok_or_else(|| unreadable("kline"))?;
                 let volume = k.get(5).and_then(num).ok_or_else(|| unreadable("kline"))?;
-                let close_time = k.get(6).and_then(Value::as_i64).ok_or_else(|| unreadable("kline"))?;
+                let close_time = k
+                    .get(6)
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| unreadable("kline"))?;
                 // Today's bar is still running: it is "now", at the latest price.
                 Ok(PricePoint {
                     at: ms_time(close_time).min(now),
@@ -128,6 +135,8 @@ impl MarketData for BinanceMarket {
     }
 
     async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
-        Err(IntegrationError::Rejected(format!("no options are listed for {symbol}")))
+        Err(IntegrationError::Rejected(format!(
+            "no options are listed for {symbol}"
+        )))
     }
 }

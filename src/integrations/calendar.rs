@@ -14,7 +14,11 @@ fn nth_weekday(y: i32, m: u32, weekday: Weekday, n: u32) -> NaiveDate {
 }
 
 fn last_weekday(y: i32, m: u32, weekday: Weekday) -> NaiveDate {
-    let mut d = if m == 12 { date(y + 1, 1, 1) } else { date(y, m + 1, 1) } - Duration::days(1);
+    let mut d = if m == 12 {
+        date(y + 1, 1, 1)
+    } else {
+        date(y, m + 1, 1)
+    } - Duration::days(1);
     while d.weekday() != weekday {
         d -= Duration::days(1);
     }
@@ -162,18 +166,47 @@ mod tests {
     #[test]
     fn nyse_holidays_2025_to_2027() {
         let holidays = [
-            (2025, 1, 1), (2025, 1, 20), (2025, 2, 17), (2025, 4, 18), (2025, 5, 26), (2025, 6, 19),
-            (2025, 7, 4), (2025, 9, 1), (2025, 11, 27), (2025, 12, 25),
-            (2026, 1, 1), (2026, 1, 19), (2026, 2, 16), (2026, 4, 3), (2026, 5, 25), (2026, 6, 19),
-            (2026, 7, 3), (2026, 9, 7), (2026, 11, 26), (2026, 12, 25),
-            (2027, 1, 1), (2027, 1, 18), (2027, 2, 15), (2027, 3, 26), (2027, 5, 31), (2027, 6, 18),
-            (2027, 7, 5), (2027, 9, 6), (2027, 11, 25), (2027, 12, 24),
+            (2025, 1, 1),
+            (2025, 1, 20),
+            (2025, 2, 17),
+            (2025, 4, 18),
+            (2025, 5, 26),
+            (2025, 6, 19),
+            (2025, 7, 4),
+            (2025, 9, 1),
+            (2025, 11, 27),
+            (2025, 12, 25),
+            (2026, 1, 1),
+            (2026, 1, 19),
+            (2026, 2, 16),
+            (2026, 4, 3),
+            (2026, 5, 25),
+            (2026, 6, 19),
+            (2026, 7, 3),
+            (2026, 9, 7),
+            (2026, 11, 26),
+            (2026, 12, 25),
+            (2027, 1, 1),
+            (2027, 1, 18),
+            (2027, 2, 15),
+            (2027, 3, 26),
+            (2027, 5, 31),
+            (2027, 6, 18),
+            (2027, 7, 5),
+            (2027, 9, 6),
+            (2027, 11, 25),
+            (2027, 12, 24),
         ];
         for (y, m, d) in holidays {
             assert!(is_holiday(date(y, m, d)), "{y}-{m}-{d} is a holiday");
             assert!(!is_trading_day(date(y, m, d)));
         }
-        let count = |y| (1..=366).filter_map(|n| NaiveDate::from_yo_opt(y, n)).filter(|d| is_holiday(*d)).count();
+        let count = |y| {
+            (1..=366)
+                .filter_map(|n| NaiveDate::from_yo_opt(y, n))
+                .filter(|d| is_holiday(*d))
+                .count()
+        };
         assert_eq!(count(2025), 10);
         assert_eq!(count(2026), 10);
         assert!(!is_trading_day(date(2026, 11, 28)), "a Saturday");
@@ -188,9 +221,18 @@ mod tests {
         assert!(is_early_close(date(2026, 12, 24)));
         assert!(is_early_close(date(2025, 7, 3)));
         assert!(!is_early_close(date(2026, 7, 2)), "July 4th 2026 is a Saturday");
-        assert_eq!(session_close(date(2026, 11, 27)).to_rfc3339(), "2026-11-27T18:00:00+00:00");
-        assert_eq!(session_close(date(2026, 11, 30)).to_rfc3339(), "2026-11-30T21:00:00+00:00");
-        assert_eq!(session_close(date(2026, 7, 1)).to_rfc3339(), "2026-07-01T20:00:00+00:00");
+        assert_eq!(
+            session_close(date(2026, 11, 27)).to_rfc3339(),
+            "2026-11-27T18:00:00+00:00"
+        );
+        assert_eq!(
+            session_close(date(2026, 11, 30)).to_rfc3339(),
+            "2026-11-30T21:00:00+00:00"
+        );
+        assert_eq!(
+            session_close(date(2026, 7, 1)).to_rfc3339(),
+            "2026-07-01T20:00:00+00:00"
+        );
         let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
         assert_eq!(current_session(sunday), date(2026, 11, 27));
         let monday_early = Utc.with_ymd_and_hms(2026, 11, 30, 13, 0, 0).unwrap();
@@ -202,7 +244,11 @@ mod tests {
         assert!(is_expiration_day(date(2026, 12, 18)));
         assert!(!is_expiration_day(date(2027, 1, 1)), "New Year's Day");
         assert!(!is_expiration_day(date(2026, 12, 19)), "a Saturday");
-        assert_eq!(weekly_expiry(date(2026, 4, 3)), date(2026, 4, 2), "Good Friday → Thursday");
+        assert_eq!(
+            weekly_expiry(date(2026, 4, 3)),
+            date(2026, 4, 2),
+            "Good Friday → Thursday"
+        );
         assert!(is_expiration_day(date(2026, 4, 2)));
         assert_eq!(weekly_expiry(date(2026, 12, 25)), date(2026, 12, 24));
     }

@@ -28,12 +28,12 @@ mod types;
 
 use std::future::Future;
 
-pub use breaker::{Breaker, BreakerState};
-pub use cache::{Cache, CacheKind, CacheStats};
-pub use guard::Guard;
 pub use alpaca_broker::{AlpacaBroker, client_order_id};
 pub use alpaca_data::AlpacaMarket;
 pub use binance::BinanceMarket;
+pub use breaker::{Breaker, BreakerState};
+pub use cache::{Cache, CacheKind, CacheStats};
+pub use guard::Guard;
 pub use http_market::HttpMarket;
 pub use paper_broker::PaperBroker;
 pub use rate_limit::RateLimiter;
@@ -250,8 +250,14 @@ impl Integrations {
     }
 
     /// Where an order stands now.
-    pub async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
-        self.broker_guard.read(|| self.broker.order_status(account_id, order_id)).await
+    pub async fn order_status(
+        &self,
+        account_id: i64,
+        order_id: &str,
+    ) -> Result<OrderReceipt, IntegrationError> {
+        self.broker_guard
+            .read(|| self.broker.order_status(account_id, order_id))
+            .await
     }
 
     /// Account balances, cached for `cache.portfolio_ttl_secs`.

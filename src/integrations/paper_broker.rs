@@ -5,8 +5,8 @@
 use sqlx::{PgPool, Row};
 
 use super::{
-    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus, Position,
-    Side,
+    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus,
+    Position, Side,
 };
 
 const SERVICE: &str = "broker";
@@ -141,17 +141,28 @@ impl Broker for PaperBroker {
         let units = i64::from(order.quantity);
         if matches!(
             (&order.instrument, order.side),
-            (Instrument::Option { kind: OptionKind::Call, .. }, Side::Sell)
+            (
+                Instrument::Option {
+                    kind: OptionKind::Call,
+                    ..
+                },
+                Side::Sell
+            )
         ) {
             // A covered call is covered by 100 shares per contract, counting calls already sold.
-            let held: Vec<(String, i64)> =
-                sqlx::query_as("SELECT instrument, quantity FROM positions WHERE account_id = $1 AND symbol = $2")
-                    .bind(account_id)
-                    .bind(&order.symbol)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            let shares: i64 = held.iter().filter(|(i, _)| *i == order.symbol).map(|(_, q)| *q).sum();
+            let held: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT instrument, quantity FROM positions WHERE account_id = $1 AND symbol = $2",
+            )
+            .bind(account_id)
+            .bind(&order.symbol)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            let shares: i64 = held
+                .iter()
+                .filter(|(i, _)| *i == order.symbol)
+                .map(|(_, q)| *q)
+                .sum();
             let short_calls: i64 = held
                 .iter()
                 .filter(|(i, q)| *i != order.symbol && i.ends_with('C') && *q < 0)

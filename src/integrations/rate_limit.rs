@@ -50,7 +50,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter for `provider` under the Redis `prefix`; every process with the same prefix and
     /// provider shares it.
-    pub fn new(conn: redis::aio::MultiplexedConnection, prefix: &str, provider: &'static str, rate_per_sec: u32) -> Self {
+    pub fn new(
+        conn: redis::aio::MultiplexedConnection,
+        prefix: &str,
+        provider: &'static str,
+        rate_per_sec: u32,
+    ) -> Self {
         // One hash tag, so both keys live in one Redis Cluster slot for the scripts.
         let tag = format!("{{{prefix}:ratelimit:{provider}}}");
         Self {

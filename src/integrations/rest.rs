@@ -88,7 +88,12 @@ impl Rest {
     }
 
     /// A request to `path?query` with the auth headers (query values URL-encoded).
-    pub(crate) fn request_with(&self, method: Method, path: &str, query: &[(&str, String)]) -> RequestBuilder {
+    pub(crate) fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> RequestBuilder {
         let url = format!("{}{path}", self.base);
         let url = match reqwest::Url::parse(&url) {
             Ok(mut url) => {
@@ -128,7 +133,11 @@ impl Rest {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(1));
                 metrics::counter!(super::PROVIDER_429S, "service" => self.service).increment(1);
-                tracing::warn!(service = self.service, wait_ms = wait.as_millis() as u64, "provider answered 429");
+                tracing::warn!(
+                    service = self.service,
+                    wait_ms = wait.as_millis() as u64,
+                    "provider answered 429"
+                );
                 if let Some(limiter) = &self.limiter {
                     limiter.pause(wait).await;
                 }
@@ -151,7 +160,10 @@ impl Rest {
                 .bytes()
                 .await
                 .map_err(|e| self.unavailable(e.without_url().to_string()))?;
-            return Ok(Answer { status, body: body.to_vec() });
+            return Ok(Answer {
+                status,
+                body: body.to_vec(),
+            });
         }
     }
 
@@ -174,7 +186,12 @@ impl Rest {
 /// `Retry-After` in seconds (the form providers send; an HTTP date is not used by them).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 /// A number that providers send as a JSON string (`"123.45"`) or number.

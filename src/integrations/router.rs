@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::{
-    AlpacaMarket, BinanceMarket, Guard, HttpMarket, IntegrationError, MarketData, OptionContract, PricePoint, Quote,
-    RateLimiter, SimulatedMarket,
+    AlpacaMarket, BinanceMarket, Guard, HttpMarket, IntegrationError, MarketData, OptionContract, PricePoint,
+    Quote, RateLimiter, SimulatedMarket,
     symbols::{self, SymbolKind},
 };
 use crate::config::MarketDataSettings;
@@ -154,17 +154,13 @@ impl MarketRouter {
     /// The route for `symbol` and the symbol as that provider is asked for it.
     fn resolve(&self, symbol: &str) -> Result<(&Route, String), IntegrationError> {
         let kind = symbols::kind_of(symbol);
-        if kind == SymbolKind::Stock {
-            if let Some(pair) = symbols::as_crypto_pair(symbol) {
-                // `BTC` is Bitcoin wherever crypto is served; a stock provider alone keeps it a ticker.
-                if let Some(route) = self.routes.iter().find(|r| r.provider.serves(SymbolKind::Crypto)) {
-                    if !matches!(route.provider, MarketDataProvider::Simulated(_))
-                        || SimulatedMarket::lists(&pair)
-                    {
-                        return Ok((route, pair));
-                    }
-                }
-            }
+        // `BTC` is Bitcoin wherever crypto is served; a stock provider alone keeps it a ticker.
+        if kind == SymbolKind::Stock
+            && let Some(pair) = symbols::as_crypto_pair(symbol)
+            && let Some(route) = self.routes.iter().find(|r| r.provider.serves(SymbolKind::Crypto))
+            && (!matches!(route.provider, MarketDataProvider::Simulated(_)) || SimulatedMarket::lists(&pair))
+        {
+            return Ok((route, pair));
         }
         self.first_serving(kind)
             .map(|route| (route, symbol.to_owned()))
@@ -191,7 +187,9 @@ impl MarketData for MarketRouter {
     async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
         let (route, symbol) = self.resolve(symbol)?;
         if symbols::kind_of(&symbol) == SymbolKind::Crypto {
-            return Err(IntegrationError::Rejected(format!("no options are listed for {symbol}")));
+            return Err(IntegrationError::Rejected(format!(
+                "no options are listed for {symbol}"
+            )));
         }
         route.guard.read(|| route.provider.options_chain(&symbol)).await
     }

@@ -157,7 +157,12 @@ impl SimulatedMarket {
 
     /// Daily bars of the `days` days up to `at`, oldest first; the last is the running session,
     /// at the same price a quote at `at` gives.
-    pub fn history_at(&self, symbol: &str, days: u32, at: DateTime<Utc>) -> Result<Vec<PricePoint>, IntegrationError> {
+    pub fn history_at(
+        &self,
+        symbol: &str,
+        days: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<PricePoint>, IntegrationError> {
         let (base, _) = Self::listing(symbol)?;
         let (last_price, last_at) = self.observed(symbol, base, at);
         let crypto = symbols::kind_of(symbol) == SymbolKind::Crypto;
@@ -243,7 +248,9 @@ impl MarketData for SimulatedMarket {
 
     async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
         if symbols::kind_of(symbol) == SymbolKind::Crypto {
-            return Err(IntegrationError::Rejected(format!("no options are listed for {symbol}")));
+            return Err(IntegrationError::Rejected(format!(
+                "no options are listed for {symbol}"
+            )));
         }
         let quote = self.quote_at(symbol, Utc::now())?;
         Ok(self.chain_at(symbol, quote.price, quote.at.date_naive()))
@@ -328,20 +335,35 @@ mod tests {
         let bars = m.history_at("AAPL", 10, at).unwrap();
         let last = bars.last().unwrap();
         assert_eq!((last.price, last.at), (quote.price, quote.at));
-        assert!(bars.iter().all(|b| calendar::is_trading_day(b.at.date_naive())), "{bars:?}");
+        assert!(
+            bars.iter().all(|b| calendar::is_trading_day(b.at.date_naive())),
+            "{bars:?}"
+        );
         let before = &bars[bars.len() - 2];
-        assert_eq!(before.at, calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()));
-        assert_eq!(quote.previous_close, before.price, "previous close is Friday's bar");
+        assert_eq!(
+            before.at,
+            calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap())
+        );
+        assert_eq!(
+            quote.previous_close, before.price,
+            "previous close is Friday's bar"
+        );
         // Sunday: the price is Friday's close, the same in the quote and the last bar.
         let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
         let quote = m.quote_at("AAPL", sunday).unwrap();
         let bars = m.history_at("AAPL", 7, sunday).unwrap();
         assert_eq!(bars.last().unwrap().price, quote.price);
-        assert_eq!(quote.at, calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()));
+        assert_eq!(
+            quote.at,
+            calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap())
+        );
         // Crypto trades every day.
         let btc = m.history_at("BTC-USDT", 7, sunday).unwrap();
         assert_eq!(btc.len(), 7);
-        assert_eq!(btc.last().unwrap().price, m.quote_at("BTC-USDT", sunday).unwrap().price);
+        assert_eq!(
+            btc.last().unwrap().price,
+            m.quote_at("BTC-USDT", sunday).unwrap().price
+        );
     }
 
     #[test]
@@ -350,7 +372,10 @@ mod tests {
         // Over Christmas and New Year 2026: Fridays Dec 25 and Jan 1 are holidays.
         let chain = m.chain_at("AAPL", 190.0, NaiveDate::from_ymd_opt(2026, 12, 20).unwrap());
         let expiries: std::collections::BTreeSet<NaiveDate> = chain.iter().map(|c| c.expiry).collect();
-        assert!(expiries.iter().all(|d| calendar::is_expiration_day(*d)), "{expiries:?}");
+        assert!(
+            expiries.iter().all(|d| calendar::is_expiration_day(*d)),
+            "{expiries:?}"
+        );
         assert!(expiries.contains(&NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()));
         assert!(!expiries.contains(&NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()));
     }

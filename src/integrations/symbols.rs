@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use super::OptionKind;
 
 /// Quote assets a crypto pair may end in, longest first so `BTCUSDT` splits as `BTC`+`USDT`.
-const QUOTE_ASSETS: &[&str] = &["FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "USD", "EUR", "BTC", "ETH", "BNB"];
+const QUOTE_ASSETS: &[&str] = &[
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "USD", "EUR", "BTC", "ETH", "BNB",
+];
 
 /// Quote asset of a bare crypto base (`BTC` → `BTC-USDT`).
 pub const DEFAULT_QUOTE_ASSET: &str = "USDT";
@@ -70,10 +72,11 @@ fn is_asset(s: &str) -> bool {
 /// (`btc/usdt`, `BTC-USDT`, `btcusdt` → `BTC-USDT`), OCC option symbols upper-cased.
 pub fn canonical(input: &str) -> Option<String> {
     let s = input.trim().trim_start_matches('$').to_uppercase();
-    if let Some((base, quote)) = s.split_once(['/', '-', '_']) {
-        if QUOTE_ASSETS.contains(&quote) && is_asset(base) {
-            return Some(format!("{base}-{quote}"));
-        }
+    if let Some((base, quote)) = s.split_once(['/', '-', '_'])
+        && QUOTE_ASSETS.contains(&quote)
+        && is_asset(base)
+    {
+        return Some(format!("{base}-{quote}"));
     }
     if !is_plausible_stock(&s) {
         if parse_occ(&s).is_some() {
@@ -89,10 +92,10 @@ pub fn canonical(input: &str) -> Option<String> {
     // `BTCUSDT` is 7 letters, too long for a ticker; `ETHBTC` (6) fits both, the pair wins only
     // for a known base so `BTCUSD` is a pair and a 6-letter ticker stays a ticker.
     for quote in QUOTE_ASSETS {
-        if let Some(base) = s.strip_suffix(quote) {
-            if is_crypto_base(base) {
-                return Some(format!("{base}-{quote}"));
-            }
+        if let Some(base) = s.strip_suffix(quote)
+            && is_crypto_base(base)
+        {
+            return Some(format!("{base}-{quote}"));
         }
     }
     Some(s)
@@ -102,7 +105,8 @@ pub fn canonical(input: &str) -> Option<String> {
 pub fn is_plausible_stock(s: &str) -> bool {
     (1..=6).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
 /// An option contract named by its OCC symbol.
@@ -166,7 +170,15 @@ mod tests {
 
     #[test]
     fn crypto_pairs_have_one_spelling() {
-        for s in ["BTC-USDT", "BTC/USDT", "btcusdt", "btc/usdt", "BTCUSDT", "$btc-usdt", "btc_usdt"] {
+        for s in [
+            "BTC-USDT",
+            "BTC/USDT",
+            "btcusdt",
+            "btc/usdt",
+            "BTCUSDT",
+            "$btc-usdt",
+            "btc_usdt",
+        ] {
             assert_eq!(canonical(s).as_deref(), Some("BTC-USDT"), "{s}");
         }
         assert_eq!(canonical("ETHBTC").as_deref(), Some("ETH-BTC"));
@@ -180,7 +192,11 @@ mod tests {
     fn stocks_and_options_stay_what_they_are() {
         assert_eq!(canonical("aapl").as_deref(), Some("AAPL"));
         assert_eq!(canonical("$brk.b").as_deref(), Some("BRK.B"));
-        assert_eq!(canonical("BTC").as_deref(), Some("BTC"), "bare base: the router decides");
+        assert_eq!(
+            canonical("BTC").as_deref(),
+            Some("BTC"),
+            "bare base: the router decides"
+        );
         assert_eq!(kind_of("AAPL"), SymbolKind::Stock);
         assert_eq!(canonical("hello world"), None);
         assert_eq!(canonical("TOOLONGWORD"), None);
@@ -189,10 +205,19 @@ mod tests {
         assert_eq!(occ.expiry, NaiveDate::from_ymd_opt(2026, 12, 18).unwrap());
         assert_eq!(occ.kind, OptionKind::Put);
         assert_eq!(occ.strike, 190.0);
-        assert_eq!(occ_symbol("AAPL", occ.expiry, OptionKind::Put, 190.0), "AAPL261218P00190000");
-        assert_eq!(occ_symbol("F", occ.expiry, OptionKind::Call, 11.5), "F261218C00011500");
+        assert_eq!(
+            occ_symbol("AAPL", occ.expiry, OptionKind::Put, 190.0),
+            "AAPL261218P00190000"
+        );
+        assert_eq!(
+            occ_symbol("F", occ.expiry, OptionKind::Call, 11.5),
+            "F261218C00011500"
+        );
         assert_eq!(kind_of("AAPL261218P00190000"), SymbolKind::Option);
-        assert_eq!(canonical("aapl261218p00190000").as_deref(), Some("AAPL261218P00190000"));
+        assert_eq!(
+            canonical("aapl261218p00190000").as_deref(),
+            Some("AAPL261218P00190000")
+        );
         assert_eq!(parse_occ("AAPL261318P00190000"), None, "month 13");
     }
 }

@@ -7,7 +7,8 @@ use std::future::Future;
 use ava::{
     config::{Secret, Settings},
     integrations::{
-        AlpacaBroker, Broker, Instrument, IntegrationError, OptionKind, OrderRequest, OrderStatus, PaperBroker, Side,
+        AlpacaBroker, Broker, Instrument, IntegrationError, OptionKind, OrderRequest, OrderStatus,
+        PaperBroker, Side,
     },
 };
 use chrono::NaiveDate;
@@ -49,15 +50,25 @@ where
     Fut: Future<Output = usize>,
 {
     let balances = broker.account(account).await.unwrap();
-    assert!(balances.cash > 0.0 && balances.buying_power() > 0.0, "{name}: {balances:?}");
+    assert!(
+        balances.cash > 0.0 && balances.buying_power() > 0.0,
+        "{name}: {balances:?}"
+    );
 
     let before = placed().await;
     let order = stock(Side::Buy, 2, 100.0);
     let first = broker.place_order(account, &order, "conf:1").await.unwrap();
     let again = broker.place_order(account, &order, "conf:1").await.unwrap();
     assert!(!first.duplicate && again.duplicate, "{name}");
-    assert_eq!(first.order_id, again.order_id, "{name}: a retry finds the first order");
-    assert_eq!(placed().await, before + 1, "{name}: a double tap places one order");
+    assert_eq!(
+        first.order_id, again.order_id,
+        "{name}: a retry finds the first order"
+    );
+    assert_eq!(
+        placed().await,
+        before + 1,
+        "{name}: a double tap places one order"
+    );
 
     let status = broker.order_status(account, &first.order_id).await.unwrap();
     assert_eq!(status.status, OrderStatus::Filled, "{name}: {status:?}");
@@ -65,8 +76,15 @@ where
 
     let too_big = stock(Side::Buy, 5_000, 1_000.0);
     let refused = broker.place_order(account, &too_big, "conf:2").await;
-    assert!(matches!(refused, Err(IntegrationError::Rejected(_))), "{name}: {refused:?}");
-    assert_eq!(placed().await, before + 1, "{name}: a rejected order leaves no order");
+    assert!(
+        matches!(refused, Err(IntegrationError::Rejected(_))),
+        "{name}: {refused:?}"
+    );
+    assert_eq!(
+        placed().await,
+        before + 1,
+        "{name}: a rejected order leaves no order"
+    );
 
     // A cash-secured put, what the wheel proposes.
     let csp = option(OptionKind::Put, 260.0, 1, 2.35);
@@ -76,7 +94,10 @@ where
     assert_eq!(status.status, OrderStatus::Filled, "{name}");
 
     assert!(
-        matches!(broker.order_status(account, "P-999999999").await, Err(IntegrationError::Rejected(_))),
+        matches!(
+            broker.order_status(account, "P-999999999").await,
+            Err(IntegrationError::Rejected(_))
+        ),
         "{name}: an unknown order is told apart from a failure"
     );
 }
@@ -86,7 +107,10 @@ async fn the_paper_broker_conforms_and_covers_its_options() {
     let app = TestApp::spawn().await;
     let broker = PaperBroker::new(app.db.clone(), 10_000_000); // $100,000
     let count = || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&app.db).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
         n as usize
     };
     conforms(&broker, 31, "paper", count).await;
@@ -101,15 +125,28 @@ async fn the_paper_broker_conforms_and_covers_its_options() {
         matches!(&refused, Err(IntegrationError::Rejected(r)) if r.contains("100 shares")),
         "{refused:?}"
     );
-    broker.place_order(31, &stock(Side::Buy, 98, 100.0), "conf:buy98").await.unwrap();
+    broker
+        .place_order(31, &stock(Side::Buy, 98, 100.0), "conf:buy98")
+        .await
+        .unwrap();
     broker.place_order(31, &call, "conf:cc2").await.unwrap();
     let second = broker.place_order(31, &call, "conf:cc3").await;
-    assert!(matches!(second, Err(IntegrationError::Rejected(_))), "100 shares cover one call only");
+    assert!(
+        matches!(second, Err(IntegrationError::Rejected(_))),
+        "100 shares cover one call only"
+    );
     let positions = broker.positions(31).await.unwrap();
-    let names: Vec<(&str, i64)> = positions.iter().map(|p| (p.instrument.as_str(), p.quantity)).collect();
+    let names: Vec<(&str, i64)> = positions
+        .iter()
+        .map(|p| (p.instrument.as_str(), p.quantity))
+        .collect();
     assert_eq!(
         names,
-        [("AAPL", 100), ("AAPL 2026-12-18 260.00P", -1), ("AAPL 2026-12-18 300.00C", -1)]
+        [
+            ("AAPL", 100),
+            ("AAPL 2026-12-18 260.00P", -1),
+            ("AAPL 2026-12-18 300.00C", -1)
+        ]
     );
     app.cleanup().await;
 }
@@ -142,17 +179,34 @@ async fn the_alpaca_broker_conforms_and_reports_partial_fills() {
         .collect();
     assert_eq!(posts[0]["client_order_id"], "conf:1");
     assert_eq!(
-        (posts[0]["type"].as_str(), posts[0]["time_in_force"].as_str(), posts[0]["qty"].as_str()),
+        (
+            posts[0]["type"].as_str(),
+            posts[0]["time_in_force"].as_str(),
+            posts[0]["qty"].as_str()
+        ),
         (Some("limit"), Some("day"), Some("2"))
     );
     let put = posts.iter().find(|p| p["client_order_id"] == "conf:3").unwrap();
     assert_eq!(put["symbol"], "AAPL261218P00260000");
-    assert_eq!((put["side"].as_str(), put["limit_price"].as_str()), (Some("sell"), Some("2.35")));
-    assert_eq!(fake.book.lock().unwrap().posts, 4, "the duplicate was sent and refused by client_order_id");
+    assert_eq!(
+        (put["side"].as_str(), put["limit_price"].as_str()),
+        (Some("sell"), Some("2.35"))
+    );
+    assert_eq!(
+        fake.book.lock().unwrap().posts,
+        4,
+        "the duplicate was sent and refused by client_order_id"
+    );
 
     // Partial fill: half of 10 at once, and the status says so.
-    let big = broker.place_order(0, &stock(Side::Buy, 10, 100.0), "conf:partial").await.unwrap();
-    assert_eq!((big.status, big.filled_quantity), (OrderStatus::PartiallyFilled, 5.0));
+    let big = broker
+        .place_order(0, &stock(Side::Buy, 10, 100.0), "conf:partial")
+        .await
+        .unwrap();
+    assert_eq!(
+        (big.status, big.filled_quantity),
+        (OrderStatus::PartiallyFilled, 5.0)
+    );
     let status = broker.order_status(0, &big.order_id).await.unwrap();
     assert_eq!(status.status, OrderStatus::PartiallyFilled);
 
@@ -160,15 +214,31 @@ async fn the_alpaca_broker_conforms_and_reports_partial_fills() {
     let account = broker.account(0).await.unwrap();
     assert_eq!((account.cash, account.buying_power()), (100_000.0, 74_000.0));
     let positions = broker.positions(0).await.unwrap();
-    let short_put = positions.iter().find(|p| p.instrument == "AAPL 2026-12-18 260.00P").unwrap();
-    assert_eq!((short_put.symbol.as_str(), short_put.quantity, short_put.exposure), ("AAPL", -1, 26_000.0));
-    assert_eq!(positions.iter().find(|p| p.instrument == "AAPL").unwrap().quantity, 100);
+    let short_put = positions
+        .iter()
+        .find(|p| p.instrument == "AAPL 2026-12-18 260.00P")
+        .unwrap();
+    assert_eq!(
+        (short_put.symbol.as_str(), short_put.quantity, short_put.exposure),
+        ("AAPL", -1, 26_000.0)
+    );
+    assert_eq!(
+        positions
+            .iter()
+            .find(|p| p.instrument == "AAPL")
+            .unwrap()
+            .quantity,
+        100
+    );
 
     // Wrong keys: a service failure (it opens the breaker), never a rejection of the order.
     let mut wrong = alpaca_settings(&server.uri());
     wrong.alpaca.secret_key = Secret::new("nope");
     let broker = AlpacaBroker::new(&wrong, None).unwrap();
-    let err = broker.place_order(0, &stock(Side::Buy, 1, 1.0), "conf:x").await.unwrap_err();
+    let err = broker
+        .place_order(0, &stock(Side::Buy, 1, 1.0), "conf:x")
+        .await
+        .unwrap_err();
     assert!(err.is_service_failure(), "{err}");
     assert!(!err.to_string().contains("nope") && !err.to_string().contains(SECRET_KEY));
 }

@@ -28,7 +28,10 @@ async fn price_and_compare_give_the_same_last_price() {
         .trim_end_matches(|c: char| !c.is_ascii_digit())
         .to_owned();
     let msft_row = table.lines().find(|l| l.contains("MSFT")).unwrap();
-    assert!(msft_row.contains(&dollars), "/price said {dollars}, /compare: {msft_row}");
+    assert!(
+        msft_row.contains(&dollars),
+        "/price said {dollars}, /compare: {msft_row}"
+    );
     app.cleanup().await;
 }
 
@@ -44,7 +47,10 @@ async fn an_alert_that_already_holds_is_refused_and_nothing_is_stored() {
     say(&app, &worker, message(640_001, "/alert AAPL > 100")).await;
     let refused = last_sent_contains(&app, "Refused: AAPL is already at 190.00").await;
     assert!(refused.contains("would go off at once"), "{refused}");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM alerts").fetch_one(&app.db).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM alerts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(stored, 0);
     say(&app, &worker, message(640_002, "/alert AAPL > 200")).await;
     last_sent_contains(&app, "Alert #").await;
@@ -71,7 +77,10 @@ async fn the_portfolio_shows_market_value_pnl_and_equity() {
     .unwrap();
     say(&app, &worker, message(650_001, "/portfolio")).await;
     let text = last_sent_contains(&app, "💼 Equity $100,100.00").await;
-    assert!(text.contains("cash $98,000.00 · buying power $98,000.00"), "{text}");
+    assert!(
+        text.contains("cash $98,000.00 · buying power $98,000.00"),
+        "{text}"
+    );
     assert!(
         text.contains("10 × AAPL @ $200.00 → $210.00 = $2,100.00 · P&L +$100.00 (+5.00%)"),
         "{text}"

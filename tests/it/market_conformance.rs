@@ -25,22 +25,36 @@ struct Case<'a> {
 }
 
 async fn conforms(market: &impl MarketData, case: Case<'_>) {
-    let Case { name, symbol, unknown } = case;
+    let Case {
+        name,
+        symbol,
+        unknown,
+    } = case;
     let kind = symbols::kind_of(symbol);
     let quote = market
         .quote(symbol)
         .await
         .unwrap_or_else(|e| panic!("{name}: quote: {e}"));
     assert_eq!(quote.symbol, symbol, "{name}");
-    assert!(quote.price > 0.0 && quote.previous_close > 0.0, "{name}: {quote:?}");
+    assert!(
+        quote.price > 0.0 && quote.previous_close > 0.0,
+        "{name}: {quote:?}"
+    );
     assert_eq!(
         market.quote(unknown).await,
         Err(IntegrationError::UnknownSymbol(unknown.into())),
         "{name}: unknown symbols are told apart from failures"
     );
     let history = market.history(symbol, 7).await.unwrap();
-    assert!((3..=7).contains(&history.len()), "{name}: {} points", history.len());
-    assert!(history.windows(2).all(|w| w[0].at < w[1].at), "{name}: oldest first");
+    assert!(
+        (3..=7).contains(&history.len()),
+        "{name}: {} points",
+        history.len()
+    );
+    assert!(
+        history.windows(2).all(|w| w[0].at < w[1].at),
+        "{name}: oldest first"
+    );
     let last = history.last().unwrap();
     assert_eq!(
         last.price, quote.price,
@@ -49,7 +63,10 @@ async fn conforms(market: &impl MarketData, case: Case<'_>) {
     if kind == SymbolKind::Crypto {
         assert_eq!(history.len(), 7, "{name}: crypto trades every day");
         assert!(
-            matches!(market.options_chain(symbol).await, Err(IntegrationError::Rejected(_))),
+            matches!(
+                market.options_chain(symbol).await,
+                Err(IntegrationError::Rejected(_))
+            ),
             "{name}: no options on a crypto pair"
         );
         return;
@@ -61,12 +78,18 @@ async fn conforms(market: &impl MarketData, case: Case<'_>) {
         );
     }
     let before = &history[history.len() - 2];
-    assert_eq!(quote.previous_close, before.price, "{name}: previous close is the bar before");
+    assert_eq!(
+        quote.previous_close, before.price,
+        "{name}: previous close is the bar before"
+    );
     let chain = market.options_chain(symbol).await.unwrap();
     for kind in [OptionKind::Put, OptionKind::Call] {
         assert!(chain.iter().any(|c| c.kind == kind), "{name}: {kind:?} listed");
     }
-    assert!(chain.iter().all(|c| c.bid <= c.ask && c.bid > 0.0), "{name}: bid <= ask");
+    assert!(
+        chain.iter().all(|c| c.bid <= c.ask && c.bid > 0.0),
+        "{name}: bid <= ask"
+    );
 }
 
 fn market_settings() -> ava::config::MarketDataSettings {
@@ -74,7 +97,10 @@ fn market_settings() -> ava::config::MarketDataSettings {
 }
 
 /// Market settings pointing Alpaca and Binance at the fakes.
-pub(crate) fn fake_provider_settings(alpaca: &MockServer, binance: &MockServer) -> ava::config::MarketDataSettings {
+pub(crate) fn fake_provider_settings(
+    alpaca: &MockServer,
+    binance: &MockServer,
+) -> ava::config::MarketDataSettings {
     let mut settings = market_settings();
     settings.alpaca.base_url = alpaca.uri();
     settings.alpaca.key_id = Secret::new(KEY_ID);
@@ -133,13 +159,21 @@ async fn every_market_data_provider_conforms() {
     let binance = provider_fakes::binance().await;
     let settings = fake_provider_settings(&alpaca, &binance);
     let timeout = std::time::Duration::from_secs(3);
-    conforms(&AlpacaMarket::new(&settings.alpaca, timeout, None).unwrap(), stock("alpaca")).await;
+    conforms(
+        &AlpacaMarket::new(&settings.alpaca, timeout, None).unwrap(),
+        stock("alpaca"),
+    )
+    .await;
     let crypto = |name| Case {
         name,
         symbol: "BTC-USDT",
         unknown: "NOPE-USDT",
     };
-    conforms(&BinanceMarket::new(&settings.binance, timeout, None).unwrap(), crypto("binance")).await;
+    conforms(
+        &BinanceMarket::new(&settings.binance, timeout, None).unwrap(),
+        crypto("binance"),
+    )
+    .await;
 
     let mut routed = settings.clone();
     routed.providers = vec!["alpaca".into(), "binance".into()];
@@ -156,14 +190,24 @@ async fn binance_answers_in_its_wire_format() {
     let quote = market.quote("BTC-USDT").await.unwrap();
     assert_eq!((quote.price, quote.previous_close), (95_277.77, 96_512.33));
     assert_eq!(quote.volume, 18_235, "base-asset volume, rounded");
-    assert!((quote.change_pct() - -1.279).abs() < 0.01, "Binance's own 24 h change");
+    assert!(
+        (quote.change_pct() - -1.279).abs() < 0.01,
+        "Binance's own 24 h change"
+    );
     // Every spelling of a pair asks Binance for the same glued symbol.
     let requests = binance.received_requests().await.unwrap();
-    assert!(requests[0].url.query().unwrap().contains("symbol=BTCUSDT"), "{:?}", requests[0].url);
+    assert!(
+        requests[0].url.query().unwrap().contains("symbol=BTCUSDT"),
+        "{:?}",
+        requests[0].url
+    );
     let bars = market.history("BTC-USDT", 7).await.unwrap();
     assert_eq!(bars.len(), 7);
     assert_eq!(bars[0].price, 93_110.5);
-    assert!(bars.last().unwrap().at <= chrono::Utc::now(), "the running day is dated now, not tonight");
+    assert!(
+        bars.last().unwrap().at <= chrono::Utc::now(),
+        "the running day is dated now, not tonight"
+    );
     assert_eq!(
         market.quote("DOGE-EUR").await,
         Err(IntegrationError::UnknownSymbol("DOGE-EUR".into())),
@@ -177,9 +221,16 @@ async fn alpaca_reads_snapshots_bars_and_an_option_chain_with_greeks() {
     let settings = fake_provider_settings(&alpaca, &alpaca).alpaca;
     let market = AlpacaMarket::new(&settings, std::time::Duration::from_secs(3), None).unwrap();
     let quote = market.quote("AAPL").await.unwrap();
-    assert_eq!((quote.price, quote.previous_close, quote.volume), (277.55, 276.97, 612_345));
+    assert_eq!(
+        (quote.price, quote.previous_close, quote.volume),
+        (277.55, 276.97, 612_345)
+    );
     let requests = alpaca.received_requests().await.unwrap();
-    assert!(requests[0].url.query().unwrap().contains("feed=iex"), "{:?}", requests[0].url);
+    assert!(
+        requests[0].url.query().unwrap().contains("feed=iex"),
+        "{:?}",
+        requests[0].url
+    );
 
     let chain = market.options_chain("AAPL").await.unwrap();
     // 4 expiries × 7 strikes × put and call, over two pages; the unbid 200 put is left out.
@@ -189,7 +240,10 @@ async fn alpaca_reads_snapshots_bars_and_an_option_chain_with_greeks() {
         .iter()
         .find(|c| c.kind == OptionKind::Put && c.strike == 270.0 && c.expiry.to_string() == "2026-12-18")
         .unwrap();
-    assert!(put.delta.unwrap() < 0.0 && put.implied_volatility == Some(0.2412), "{put:?}");
+    assert!(
+        put.delta.unwrap() < 0.0 && put.implied_volatility == Some(0.2412),
+        "{put:?}"
+    );
     assert!(
         chain.iter().all(|c| calendar::is_expiration_day(c.expiry)),
         "Dec 24 (Thursday before Christmas) is the week's expiry"

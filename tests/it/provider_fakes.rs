@@ -31,7 +31,12 @@ pub(crate) fn binance_klines() -> Value {
     let mut klines = fixture("binance_klines_BTCUSDT_1d.json");
     let rows = klines.as_array_mut().unwrap();
     let last_open = rows.last().unwrap()[0].as_i64().unwrap();
-    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis();
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
     let shift = today - last_open;
     for row in rows {
         for i in [0, 6] {
@@ -197,11 +202,15 @@ impl AlpacaBrokerFake {
         book.posts += 1;
         let client_order_id = body["client_order_id"].as_str().unwrap_or_default().to_owned();
         if book.orders.values().any(|o| o.client_order_id == client_order_id) {
-            return ResponseTemplate::new(422).set_body_json(fixture("alpaca_error_duplicate_client_order_id.json"));
+            return ResponseTemplate::new(422)
+                .set_body_json(fixture("alpaca_error_duplicate_client_order_id.json"));
         }
         let symbol = body["symbol"].as_str().unwrap_or_default().to_owned();
         let qty: f64 = body["qty"].as_str().and_then(|q| q.parse().ok()).unwrap_or(0.0);
-        let limit_price: f64 = body["limit_price"].as_str().and_then(|q| q.parse().ok()).unwrap_or(0.0);
+        let limit_price: f64 = body["limit_price"]
+            .as_str()
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0.0);
         let option = symbol.chars().any(|c| c.is_ascii_digit());
         let cost = match (body["side"].as_str(), option) {
             (Some("buy"), false) => qty * limit_price,
@@ -213,7 +222,8 @@ impl AlpacaBrokerFake {
             _ => 0.0,
         };
         if cost > self.buying_power {
-            return ResponseTemplate::new(403).set_body_json(fixture("alpaca_error_insufficient_buying_power.json"));
+            return ResponseTemplate::new(403)
+                .set_body_json(fixture("alpaca_error_insufficient_buying_power.json"));
         }
         let (status, filled_qty) = if qty >= 10.0 {
             ("partially_filled", (qty / 2.0).floor())
@@ -256,18 +266,29 @@ impl AlpacaBrokerFake {
 
 impl Respond for AlpacaBrokerFake {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let authed = request.headers.get("APCA-API-KEY-ID").is_some_and(|v| v == KEY_ID)
-            && request.headers.get("APCA-API-SECRET-KEY").is_some_and(|v| v == SECRET_KEY);
+        let authed = request
+            .headers
+            .get("APCA-API-KEY-ID")
+            .is_some_and(|v| v == KEY_ID)
+            && request
+                .headers
+                .get("APCA-API-SECRET-KEY")
+                .is_some_and(|v| v == SECRET_KEY);
         if !authed {
             return ResponseTemplate::new(401).set_body_json(json!({"message": "unauthorized."}));
         }
         let p = request.url.path();
         match (request.method.as_str(), p) {
-            ("GET", "/v2/account") => ResponseTemplate::new(200).set_body_json(fixture("alpaca_account.json")),
-            ("GET", "/v2/positions") => ResponseTemplate::new(200).set_body_json(fixture("alpaca_positions.json")),
+            ("GET", "/v2/account") => {
+                ResponseTemplate::new(200).set_body_json(fixture("alpaca_account.json"))
+            }
+            ("GET", "/v2/positions") => {
+                ResponseTemplate::new(200).set_body_json(fixture("alpaca_positions.json"))
+            }
             ("POST", "/v2/orders") => match serde_json::from_slice::<Value>(&request.body) {
                 Ok(body) => self.place(&body),
-                Err(_) => ResponseTemplate::new(400).set_body_json(json!({"code": 40010000, "message": "invalid body"})),
+                Err(_) => ResponseTemplate::new(400)
+                    .set_body_json(json!({"code": 40010000, "message": "invalid body"})),
             },
             ("GET", "/v2/orders:by_client_order_id") => {
                 let wanted = request

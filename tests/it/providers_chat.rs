@@ -28,7 +28,10 @@ async fn compare_and_price_route_stocks_to_alpaca_and_crypto_to_binance() {
     say(&app, &worker, message(610_001, "/compare AAPL BTC")).await;
     let table = last_sent_contains(&app, "AAPL").await;
     assert!(table.contains("$277.55"), "AAPL's last from Alpaca: {table}");
-    assert!(table.contains("BTC") && table.contains("$95,277.77"), "BTC's last from Binance: {table}");
+    assert!(
+        table.contains("BTC") && table.contains("$95,277.77"),
+        "BTC's last from Binance: {table}"
+    );
 
     for (id, spelling) in [(610_002, "BTC-USDT"), (610_003, "btc/usdt"), (610_004, "btcusdt")] {
         say(&app, &worker, message(id, &format!("/price {spelling}"))).await;
@@ -47,7 +50,10 @@ async fn compare_and_price_route_stocks_to_alpaca_and_crypto_to_binance() {
         .iter()
         .filter(|r| r.url.path() == "/api/v3/ticker/24hr")
         .count();
-    assert_eq!(tickers, 1, "BTC-USDT, btc/usdt and btcusdt share the cached quote");
+    assert_eq!(
+        tickers, 1,
+        "BTC-USDT, btc/usdt and btcusdt share the cached quote"
+    );
     app.cleanup().await;
 }
 
@@ -79,12 +85,21 @@ async fn a_cash_secured_put_is_sold_on_alpaca_from_alpacas_chain() {
     let yes = button(&app, "✅ Yes").await;
     say(&app, &worker, tap(620_004, &yes)).await;
     let done = last_sent_contains(&app, "sent: Sell 1 AAPL").await;
-    assert!(done.contains("not filled yet"), "Alpaca accepted it; no fill is claimed: {done}");
+    assert!(
+        done.contains("not filled yet"),
+        "Alpaca accepted it; no fill is claimed: {done}"
+    );
     // A double tap on the same Yes places nothing more.
     say(&app, &worker, tap(620_005, &yes)).await;
     assert_eq!(book.placed(), 1);
     let order = book.book.lock().unwrap().orders.values().next().cloned().unwrap();
-    assert!(order.symbol.starts_with("AAPL26") && order.symbol.contains('P'), "{order:?}");
-    assert!(order.client_order_id.contains(':'), "AVA's key is the client_order_id: {order:?}");
+    assert!(
+        order.symbol.starts_with("AAPL26") && order.symbol.contains('P'),
+        "{order:?}"
+    );
+    assert!(
+        order.client_order_id.contains(':'),
+        "AVA's key is the client_order_id: {order:?}"
+    );
     app.cleanup().await;
 }

@@ -61,7 +61,10 @@ async fn the_rate_limit_holds_across_two_workers() {
     let app = TestApp::spawn().await;
     let (server, fake) = counting_fake(0).await;
     let rate = 5;
-    let (a, b) = (worker(&app, &server, rate).await, worker(&app, &server, rate).await);
+    let (a, b) = (
+        worker(&app, &server, rate).await,
+        worker(&app, &server, rate).await,
+    );
     let started = Instant::now();
     // Each worker runs three tasks of four quotes: 24 requests, as fast as they are let through.
     let mut tasks = Vec::new();
@@ -83,11 +86,16 @@ async fn the_rate_limit_holds_across_two_workers() {
     assert_eq!(arrivals.len(), 24);
     let mut per_second = std::collections::BTreeMap::<u64, u32>::new();
     for (at, _) in &arrivals {
-        *per_second.entry(at.duration_since(UNIX_EPOCH).unwrap().as_secs()).or_default() += 1;
+        *per_second
+            .entry(at.duration_since(UNIX_EPOCH).unwrap().as_secs())
+            .or_default() += 1;
     }
     let busiest = per_second.values().copied().max().unwrap();
     println!("24 requests in {elapsed:?}; per wall-clock second: {per_second:?}");
-    assert!(busiest <= rate, "at most {rate} a second across both workers: {per_second:?}");
+    assert!(
+        busiest <= rate,
+        "at most {rate} a second across both workers: {per_second:?}"
+    );
     // Without the shared limit all 24 would land in the first second.
     assert!(elapsed >= Duration::from_millis(3_900), "{elapsed:?}");
     app.cleanup().await;

@@ -189,9 +189,14 @@ pub(crate) fn on_order_placed(state: State, result: Fetched<OrderReceipt>) -> (S
                     "🕓 Order {} sent: {what}. The broker accepted it; it is not filled yet.{again}{extra}",
                     receipt.order_id,
                 ),
-                OrderStatus::Rejected => format!("❌ The broker rejected order {}: {what}.", receipt.order_id),
+                OrderStatus::Rejected => {
+                    format!("❌ The broker rejected order {}: {what}.", receipt.order_id)
+                }
                 OrderStatus::Canceled => {
-                    format!("❌ Order {} was cancelled before it filled: {what}.", receipt.order_id)
+                    format!(
+                        "❌ Order {} was cancelled before it filled: {what}.",
+                        receipt.order_id
+                    )
                 }
             };
             (State::Idle, vec![Effect::send(text)])
