@@ -210,14 +210,24 @@ impl Integrations {
 
     /// Latest quote, cached for `cache.quote_ttl_secs`.
     pub async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
+        let resolved = self.market.resolved(symbol);
         self.cache
-            .get_or_fetch(CacheKind::Quote, symbol, || self.market.quote(symbol))
+            .get_or_fetch(CacheKind::Quote, &resolved, || self.market.quote(&resolved))
             .await
     }
 
-    /// Daily history straight from the provider (the data collector's table is read elsewhere).
+    /// Daily history from the provider (the data collector's table is read elsewhere). The
+    /// running session's bar takes the quote's price, so /price, /history and /compare agree at
+    /// one moment even where a provider's daily bar lags its last trade.
     pub async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        self.market.history(symbol, days).await
+        let mut bars = self.market.history(symbol, days).await?;
+        if let Some(last) = bars.last_mut()
+            && let Ok(quote) = self.quote(symbol).await
+            && quote.at.date_naive() == last.at.date_naive()
+        {
+            last.price = quote.price;
+        }
+        Ok(bars)
     }
 
     /// Option chain.

@@ -167,6 +167,14 @@ impl MarketRouter {
             .ok_or_else(|| IntegrationError::UnknownSymbol(symbol.to_owned()))
     }
 
+    /// `symbol` as the provider that answers for it is asked (`BTC` → `BTC-USDT` where crypto
+    /// is served): one spelling, so one cache entry per instrument.
+    pub fn resolved(&self, symbol: &str) -> String {
+        self.resolve(symbol)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|_| symbol.to_owned())
+    }
+
     /// The guards, for /status and metrics.
     pub fn guards(&self) -> impl Iterator<Item = &Guard> {
         self.routes.iter().map(|r| &r.guard)

@@ -108,7 +108,8 @@ pub(crate) async fn alpaca_data() -> MockServer {
     authed()
         .and(path("/v2/stocks/AAPL/snapshot"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("alpaca_snapshot_AAPL.json")))
-        .with_priority(1)
+        // Priority 1 is left for a test to override the sample.
+        .with_priority(2)
         .mount(&server)
         .await;
     authed()

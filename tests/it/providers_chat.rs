@@ -103,3 +103,35 @@ async fn a_cash_secured_put_is_sold_on_alpaca_from_alpacas_chain() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_last_bar_takes_the_quotes_price_when_the_daily_bar_lags() {
+    let app = TestApp::spawn().await;
+    mount_bot_methods(&app).await;
+    let alpaca = provider_fakes::alpaca_data().await;
+    // A trade after the daily bar was cut: the snapshot's last trade is ahead of the bar's close.
+    let mut snapshot = provider_fakes::fixture("alpaca_snapshot_AAPL.json");
+    snapshot["latestTrade"]["p"] = serde_json::json!(278.4);
+    wiremock::Mock::given(wiremock::matchers::path("/v2/stocks/AAPL/snapshot"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(snapshot))
+        .with_priority(1)
+        .mount(&alpaca)
+        .await;
+    let settings = settings_with(&app, |s| {
+        s.market_data.provider = "alpaca".into();
+        s.market_data.alpaca.base_url = alpaca.uri();
+        s.market_data.alpaca.key_id = Secret::new(KEY_ID);
+        s.market_data.alpaca.secret_key = Secret::new(SECRET_KEY);
+    });
+    let worker = Worker::build(&settings).await.unwrap();
+    say(&app, &worker, message(630_001, "/price AAPL")).await;
+    last_sent_contains(&app, "$278.40").await;
+    say(&app, &worker, message(630_002, "/compare AAPL MSFT")).await;
+    let table = last_sent_contains(&app, "AAPL").await;
+    let row = table.lines().find(|l| l.contains("AAPL")).unwrap();
+    assert!(
+        row.contains("$278.40"),
+        "the comparison's last is the quote: {row}"
+    );
+    app.cleanup().await;
+}
