@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
         let rows: Vec<MessageLogRow> = (0..ROWS).map(|i| row(base + i, now)).collect();
 
         // The writer, as the worker uses it: record every row, then wait for the last batch.
-        let log = ava::store::start_writer(&writer_settings).await?;
+        let log = ava::app::Backends::connect(&writer_settings).await?.log;
         let started = Instant::now();
         for row in rows.clone() {
             log.record(row).await;
@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         let direct_settings = settings(&redis, &database, &format!("bench_d_{id}_{round}"), &id)?;
         ava::roles::migrate(&direct_settings).await?;
         schemas.push(direct_settings.database.schema.clone());
-        let pool = ava::store::Store::connect_lazy(&direct_settings.database)?
+        let pool = ava::store::Store::connect_lazy(&direct_settings.database, 0)?
             .pool()
             .clone();
         let log_rows: Vec<ava::store::LogRow> = rows.iter().cloned().map(Into::into).collect();

@@ -64,14 +64,14 @@ pub async fn main() -> anyhow::Result<()> {
     telemetry::init(&settings.log);
     let shutdown = shutdown::on_signals();
     match cli.command {
-        Command::Ingress => ingress::run(settings, shutdown).await,
-        Command::Worker => worker::run(settings, shutdown).await,
+        Command::Ingress => ingress::run(settings, None, shutdown).await,
+        Command::Worker => worker::run(settings, None, shutdown).await,
         Command::Scheduler => scheduler::run(settings, shutdown).await,
         Command::Migrate => roles::migrate(&settings).await,
-        Command::Dev => roles::dev(settings, shutdown).await,
+        Command::Dev => roles::dev(settings, None, shutdown).await,
         Command::Poll => {
             settings.ingress.mode = crate::config::IngressMode::Polling;
-            ingress::run(settings, shutdown).await
+            ingress::run(settings, None, shutdown).await
         }
         Command::Webhook(command) => {
             let out = match command {

@@ -3,7 +3,7 @@
 //! The data path reads in order:
 //! - [`ingress`]: the webhook and the getUpdates poller; checks, limits, dedupes and queues each
 //!   update in a lane.
-//! - `workers` (crate): lanes, per-chat order, leases, retries, dead letters; [`queue`]
+//! - `workers` (crate): lanes, per-chat order, leases, retries, dead letters; [`app`]
 //!   connects it with AVA's settings.
 //! - [`worker`]: the worker role; leases jobs and carries out what the conversation decides.
 //! - [`conversation`]: what AVA answers; a pure state machine, no I/O.
@@ -12,20 +12,22 @@
 //!   shared by every worker.
 //! - [`store`]: Postgres, the record of everything in and out.
 //!
-//! Around it: [`config`] (typed, layered settings), [`ops`] (metrics), [`scheduler`] (leader lock,
-//! periodic jobs), [`shutdown`], [`telemetry`], [`emulator`] (a Bot API stand-in for `dev`),
+//! Around it: [`app`] (the composition root: the handles one process shares), [`jobs`] (the
+//! catalogue of job kinds and their payloads), [`config`] (typed, layered settings), [`ops`]
+//! (metrics, `ava dlq`), [`scheduler`] (leader lock, periodic jobs), [`shutdown`],
+//! [`telemetry`], [`errors`] (the error policy), [`emulator`] (a Bot API stand-in for `dev`),
 //! [`roles`] (`migrate`, `dev`) and [`cli`].
-//! Around it: [`config`] (typed, layered settings), [`shutdown`], [`telemetry`], [`emulator`]
-//! (a Bot API stand-in for `dev`), [`ops`] (`ava dlq`), [`roles`] (`migrate`, `dev`) and [`cli`].
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod emulator;
+pub mod errors;
 pub mod ingress;
 pub mod integrations;
+pub mod jobs;
 pub mod ops;
-pub mod queue;
 pub mod roles;
 pub mod scheduler;
 pub mod shutdown;

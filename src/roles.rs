@@ -2,11 +2,25 @@
 
 use tokio::net::TcpListener;
 
-use crate::{config::Settings, emulator, ingress, scheduler, shutdown::Shutdown, store::Store, worker};
+use crate::{
+    app::Backends,
+    config::Settings,
+    emulator,
+    ingress::{self, Ingress},
+    scheduler,
+    shutdown::Shutdown,
+    store::Store,
+    worker::Worker,
+};
 
 /// `ava migrate`: creates the schema and applies pending migrations.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let store = Store::connect_lazy(&settings.database)?;
+    let store = Store::connect_lazy(&settings.database, 0)?;
+    migrate_on(&store, settings).await
+}
+
+/// Applies the migrations through an existing pool (`dev` uses its process' pool).
+async fn migrate_on(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     store.migrate(&settings.database.schema).await.map_err(|e| {
         anyhow::anyhow!(
             "migrations failed (database.url, schema {}): {e}",
@@ -20,11 +34,15 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// Webhook secret used by `ava dev` when none is configured.
 pub const DEV_SECRET: &str = "dev-secret";
 
-/// `ava dev`: migrations, ingress, worker, scheduler and a Bot API emulator in one process.
-pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.http.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
+/// `ava dev`: migrations, ingress, worker, scheduler and a Bot API emulator in one process, on
+/// one set of backends. Each role is the same as when it runs alone; only the composition is
+/// shared. Serves on `listener`, or `http.addr`.
+pub async fn dev(
+    mut settings: Settings,
+    listener: Option<TcpListener>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let listener = ingress::listener_or_bind(listener, &settings).await?;
     let addr = listener.local_addr()?;
     if settings.telegram.token.expose().is_empty() {
         settings.telegram.token = crate::config::Secret::new("dev");
@@ -35,25 +53,17 @@ pub async fn dev(mut settings: Settings, shutdown: Shutdown) -> anyhow::Result<(
         settings.webhook.secret = crate::config::Secret::new(DEV_SECRET);
         tracing::info!("no webhook.secret: dev mode accepts the header value {DEV_SECRET:?}");
     }
-    migrate(&settings).await?;
-    // One acceptor for the webhook and the poller, recording rate-limit violations.
-    let (acceptor, log) = ingress::recording_acceptor(&settings).await?;
-    let router = ingress::router_with(&settings, acceptor.clone())
-        .await?
-        .merge(emulator::router());
+    // No load balancer to notice a draining replica in dev: stop at once.
+    settings.ingress.drain_secs = 0;
+    let backends = Backends::connect(&settings).await?;
+    migrate_on(&backends.store, &settings).await?;
+    let ingress = Ingress::build(&backends, &settings);
+    let worker = Worker::new(&backends, &settings)?;
     tracing::info!(%addr, path = %settings.webhook.path, mode = ?settings.ingress.mode, "dev mode: ingress, worker, scheduler and emulator running");
-    let serve = ingress::serve(listener, router, shutdown.clone());
-    let poll_shutdown = shutdown.clone();
-    let poll = async {
-        if settings.ingress.mode == crate::config::IngressMode::Polling {
-            ingress::polling::run(&settings, acceptor, poll_shutdown).await
-        } else {
-            Ok(())
-        }
-    };
-    let schedule = scheduler::run(settings.clone(), shutdown.clone());
-    let work = worker::run(settings.clone(), shutdown);
-    tokio::try_join!(serve, poll, work, schedule)?;
-    log.flush().await;
-    Ok(())
+    let serve = ingress.run(listener, emulator::router(), shutdown.clone());
+    let schedule = scheduler::run_on(&backends, &settings, shutdown.clone());
+    let work = worker.run(settings.worker.concurrency, shutdown);
+    let result = tokio::try_join!(serve, work, schedule).map(|_| ());
+    backends.log.flush().await;
+    result
 }

@@ -49,6 +49,14 @@ impl QueueSettings {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.dedupe_window_hours < 24 {
+            // Telegram keeps undelivered updates 24 h and delivers them again: a shorter window
+            // would let a redelivery through as a new update.
+            return Err(invalid(
+                "queue.dedupe_window_hours",
+                "must be at least 24 (Telegram redelivers updates for 24 h)",
+            ));
+        }
         self.to_config().validate().map_err(|problem| {
             let key = match problem.field {
                 "weights" => "queue.weight_high / weight_normal / weight_low",

@@ -27,36 +27,20 @@ pub use step::step;
 pub use strategy::{Analysis, Strategy};
 pub use text::money;
 
-/// The command name of `/name@bot args`, without the slash and the bot mention.
-pub fn command_of(text: &str) -> Option<&str> {
-    let first = text.split_whitespace().next()?.strip_prefix('/')?;
-    let name = first.split('@').next().unwrap_or(first);
-    (!name.is_empty()).then_some(name)
-}
+use crate::telegram::BotCommand;
 
 /// The event for a text message, or `None` when it is a command for another bot.
 /// `bot_username` (without `@`, may be empty) is how groups address this bot: `/price@ava_bot`.
 pub fn text_event(text: &str, bot_username: &str) -> Option<Event> {
     let trimmed = text.trim();
-    let Some(first) = trimmed
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.strip_prefix('/'))
-    else {
-        return Some(Event::Text(trimmed.to_owned()));
-    };
-    let (name, mention) = first.split_once('@').unwrap_or((first, ""));
-    if !mention.is_empty() && !bot_username.is_empty() && !mention.eq_ignore_ascii_case(bot_username) {
-        return None;
+    match BotCommand::parse(trimmed) {
+        Some(command) if !command.is_for(bot_username) => None,
+        Some(command) => Some(Event::Command {
+            name: command.name,
+            args: command.args.to_owned(),
+        }),
+        None => Some(Event::Text(trimmed.to_owned())),
     }
-    if name.is_empty() {
-        return Some(Event::Text(trimmed.to_owned()));
-    }
-    let args = trimmed[1 + first.len()..].trim().to_owned();
-    Some(Event::Command {
-        name: name.to_lowercase(),
-        args,
-    })
 }
 
 #[cfg(test)]
@@ -64,11 +48,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_are_recognised_with_or_without_bot_mention() {
-        assert_eq!(command_of("/start"), Some("start"));
-        assert_eq!(command_of("/help@ava_bot now"), Some("help"));
-        assert_eq!(command_of("hello"), None);
-        assert_eq!(command_of("/"), None);
+    fn commands_are_recognised_in_any_case_with_or_without_bot_mention() {
+        let cmd = |text: &str| match text_event(text, "ava_bot") {
+            Some(Event::Command { name, .. }) => Some(name),
+            _ => None,
+        };
+        assert_eq!(cmd("/start").as_deref(), Some("start"));
+        assert_eq!(cmd("/CANCEL").as_deref(), Some("cancel"));
+        assert_eq!(cmd("/help@ava_bot now").as_deref(), Some("help"));
+        assert_eq!(cmd("hello"), None);
+        assert_eq!(cmd("/"), None);
     }
 
     #[test]

@@ -8,17 +8,16 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use workers::{Broker, Enqueued, Lane, NewJob, RedisBroker};
 
-use super::{
-    Envelope,
-    inbound_limit::{InboundLimiter, Verdict},
+use super::inbound_limit::{InboundLimiter, Verdict};
+use crate::{
+    app::Backends,
+    config::Settings,
+    jobs::{self, Payload, RateLimitNotice},
+    ops::metrics as m,
+    telegram::Envelope,
 };
-use crate::{config::Settings, ops::metrics as m, telegram::limits::connect_redis};
-
-/// Job kind of the polite "you are sending too fast" message, run by the worker.
-pub const RATE_LIMIT_NOTICE: &str = "rate_limit_notice";
 
 /// Where an update came from (a metrics label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +93,7 @@ pub enum AcceptError {
 
 /// One inbound rate-limit violation, for the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimitViolation {
+pub struct InboundViolation {
     /// The sender over the limit.
     pub user_id: i64,
     /// Their chat, if the update has one.
@@ -113,7 +112,7 @@ pub struct RateLimitViolation {
 /// Called on the request path: implementations hand off (channel, spawn) rather than block.
 pub trait ViolationSink: Send + Sync + 'static {
     /// Records one violation.
-    fn record(&self, violation: RateLimitViolation);
+    fn record(&self, violation: InboundViolation);
 }
 
 /// Accepts updates. Cheap to clone; the webhook and the poller share one.
@@ -129,30 +128,21 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// Connects to Redis (the broker and the inbound limiter) with the settings' rules.
-    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let broker = crate::queue::connect(settings).await?;
-        let inbound = if settings.inbound_limit.enabled {
-            let redis = connect_redis(settings.redis.url.expose()).await.map_err(|e| {
-                anyhow::anyhow!("cannot connect to Redis at redis.url for inbound limits: {e}")
-            })?;
-            Some(InboundLimiter::new(
-                redis,
-                &settings.redis.prefix,
-                &settings.inbound_limit,
-            ))
-        } else {
-            None
-        };
-        Ok(Self {
-            broker,
+    /// An acceptor on the process' queue and Redis handle, with the ingress' rules.
+    pub fn new(backends: &Backends, settings: &Settings) -> Self {
+        let inbound = settings
+            .inbound_limit
+            .enabled
+            .then(|| InboundLimiter::new(backends.redis.clone(), backends.prefix(), &settings.inbound_limit));
+        Self {
+            broker: backends.queue.clone(),
             inbound,
             rules: Arc::new(settings.lanes.clone()),
             accepted_kinds: settings.ingress.accepted_kinds.clone().into(),
             timeout: Duration::from_millis(settings.ingress.enqueue_timeout_ms),
             notice_text: settings.inbound_limit.notice_text.as_str().into(),
             violations: None,
-        })
+        }
     }
 
     /// Sends every rate-limit violation to `sink` as well as to the log.
@@ -208,8 +198,7 @@ impl Acceptor {
             .chat_id()
             .map(|id| id.to_string())
             .unwrap_or_else(|| format!("update:{update_id}"));
-        let job = NewJob::new(crate::worker::TELEGRAM_UPDATE, lane, key, body.to_vec())
-            .with_id(update_id.to_string());
+        let job = NewJob::new(jobs::TELEGRAM_UPDATE, lane, key, body.to_vec()).with_id(update_id.to_string());
         match self.broker.enqueue(job).await.map_err(unavailable)? {
             Enqueued::Queued(_) => {
                 tracing::debug!(update_id, kind, %lane, "queued");
@@ -223,7 +212,7 @@ impl Acceptor {
     }
 
     async fn record_violation(&self, update: &Envelope, user_id: i64, notify: bool) {
-        let violation = RateLimitViolation {
+        let violation = InboundViolation {
             user_id,
             chat_id: update.chat_id(),
             update_id: update.update_id,
@@ -244,14 +233,13 @@ impl Acceptor {
         if notify {
             // A private chat's id is its user's id, so a sender without a chat is reachable there.
             let chat_id = violation.chat_id.unwrap_or(user_id);
-            let notice = NewJob::new(
-                RATE_LIMIT_NOTICE,
-                Lane::High,
-                chat_id.to_string(),
-                json!({ "update_id": update.update_id, "chat_id": chat_id, "user_id": user_id, "text": &*self.notice_text })
-                    .to_string()
-                    .into_bytes(),
-            )
+            let notice = RateLimitNotice {
+                update_id: update.update_id,
+                chat_id,
+                user_id,
+                text: self.notice_text.to_string(),
+            }
+            .job(Lane::High, chat_id.to_string())
             .with_id(format!("notice:{}", update.update_id));
             if let Err(e) = self.broker.enqueue(notice).await {
                 // The update is dropped either way; only the courtesy message is lost.

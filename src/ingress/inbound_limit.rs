@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use redis::{Script, aio::ConnectionManager};
+use redis::Script;
+use workers::RedisConn;
 
 use crate::config::InboundLimitSettings;
 
@@ -45,7 +46,7 @@ pub enum Verdict {
 /// Per-user token buckets. Cheap to clone.
 #[derive(Clone)]
 pub struct InboundLimiter {
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
     burst: u32,
     refill_per_ms: f64,
@@ -55,7 +56,7 @@ pub struct InboundLimiter {
 
 impl InboundLimiter {
     /// Buckets under `prefix` on `redis`.
-    pub fn new(redis: ConnectionManager, prefix: &str, settings: &InboundLimitSettings) -> Self {
+    pub fn new(redis: RedisConn, prefix: &str, settings: &InboundLimitSettings) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),

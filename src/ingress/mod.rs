@@ -1,12 +1,12 @@
 //! The edge: webhook (secret → size → parse → limit → dedupe → classify → enqueue), the
 //! getUpdates poller feeding the same path, health/readiness/metrics, and webhook management.
 
+use anyhow::Context as _;
 mod accept;
 mod error;
 mod health;
 mod inbound_limit;
 pub mod polling;
-mod update;
 mod violations;
 mod webhook;
 pub mod webhook_admin;
@@ -20,22 +20,19 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use redis::aio::ConnectionManager;
 use tokio::net::TcpListener;
+use workers::RedisConn;
 
 use crate::{
+    app::Backends,
     config::{IngressMode, Settings},
     shutdown::Shutdown,
-    store::{LogWriter, Store},
-    telegram::limits::connect_redis,
+    store::Store,
 };
 
-pub use accept::{
-    AcceptError, Accepted, Acceptor, RATE_LIMIT_NOTICE, RateLimitViolation, Source, ViolationSink,
-};
+pub use accept::{AcceptError, Accepted, Acceptor, InboundViolation, Source, ViolationSink};
 pub use error::HttpError;
 pub use inbound_limit::{InboundLimiter, Verdict};
-pub use update::Envelope;
 pub use violations::{INBOUND_SCOPE, RecordedViolations};
 
 /// What the handlers share.
@@ -44,48 +41,87 @@ pub struct IngressState {
     acceptor: Acceptor,
     secret: Arc<str>,
     body_limit: usize,
-    redis: ConnectionManager,
+    redis: RedisConn,
     store: Store,
 }
 
-/// Builds the router: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
-/// Rate-limit violations are recorded in Postgres.
-pub async fn router(settings: &Settings) -> anyhow::Result<Router> {
-    let (acceptor, _log) = recording_acceptor(settings).await?;
-    router_with(settings, acceptor).await
+/// The ingress role over a process' backends: the webhook (in webhook mode) or the poller (in
+/// polling mode) feeding one [`Acceptor`], and `/health`, `/ready`, `/metrics`.
+pub struct Ingress {
+    settings: Settings,
+    acceptor: Acceptor,
+    state: IngressState,
 }
 
-/// An [`Acceptor`] whose rate-limit violations go to the Postgres record, and the log writer
-/// they go through (flush it before exit).
-pub async fn recording_acceptor(settings: &Settings) -> anyhow::Result<(Acceptor, LogWriter)> {
-    let log = crate::store::start_writer(settings).await?;
-    let acceptor = Acceptor::build(settings)
-        .await?
-        .with_violation_sink(Arc::new(violations::RecordedViolations::new(log.clone())));
-    Ok((acceptor, log))
-}
-
-/// [`router`] around a given acceptor (e.g. one with a [`ViolationSink`]).
-pub async fn router_with(settings: &Settings, acceptor: Acceptor) -> anyhow::Result<Router> {
-    crate::ops::metrics::install();
-    let redis = connect_redis(settings.redis.url.expose())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
-    let state = IngressState {
-        acceptor,
-        secret: Arc::from(settings.webhook.secret.expose()),
-        body_limit: settings.ingress.body_limit_bytes,
-        redis,
-        store: Store::connect_lazy(&settings.database)?,
-    };
-    let mut router = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(crate::ops::metrics::handler));
-    if settings.ingress.mode == IngressMode::Webhook {
-        router = router.route(&settings.webhook.path, post(webhook::receive));
+impl Ingress {
+    /// Builds the ingress on `backends`; rate-limit violations go to the Postgres record through
+    /// the process' log writer.
+    pub fn build(backends: &Backends, settings: &Settings) -> Self {
+        crate::ops::metrics::install();
+        let acceptor = Acceptor::new(backends, settings)
+            .with_violation_sink(Arc::new(RecordedViolations::new(backends.log.clone())));
+        let state = IngressState {
+            acceptor: acceptor.clone(),
+            secret: Arc::from(settings.webhook.secret.expose()),
+            body_limit: settings.ingress.body_limit_bytes,
+            redis: backends.redis.clone(),
+            store: backends.store.clone(),
+        };
+        Self {
+            settings: settings.clone(),
+            acceptor,
+            state,
+        }
     }
-    Ok(router.with_state(state))
+
+    /// The acceptor the webhook and the poller share.
+    pub fn acceptor(&self) -> &Acceptor {
+        &self.acceptor
+    }
+
+    /// The routes: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .route("/health", get(health::health))
+            .route("/ready", get(health::ready))
+            .route("/metrics", get(crate::ops::metrics::handler));
+        if self.settings.ingress.mode == IngressMode::Webhook {
+            router = router.route(&self.settings.webhook.path, post(webhook::receive));
+        }
+        router.with_state(self.state.clone())
+    }
+
+    /// Serves HTTP on `listener` (its routes plus `extra`, e.g. `dev`'s emulator) and, in polling
+    /// mode, runs the getUpdates poller, until `shutdown`; then drains for `ingress.drain_secs`.
+    pub async fn run(self, listener: TcpListener, extra: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+        let drain = Duration::from_secs(self.settings.ingress.drain_secs);
+        let addr = listener.local_addr()?;
+        let serve = serve_draining(listener, self.router().merge(extra), shutdown.clone(), drain);
+        match self.settings.ingress.mode {
+            IngressMode::Webhook => {
+                tracing::info!(%addr, path = %self.settings.webhook.path, "ingress listening for webhooks");
+                serve.await
+            }
+            IngressMode::Polling => {
+                tracing::info!(%addr, "ingress polling getUpdates; HTTP serves /health /ready /metrics");
+                let poll = polling::run(&self.settings, self.acceptor.clone(), shutdown);
+                tokio::try_join!(serve, poll).map(|_| ())
+            }
+        }
+    }
+}
+
+/// Binds `http.addr` unless a listener is given (tests pass one on port 0).
+pub async fn listener_or_bind(
+    listener: Option<TcpListener>,
+    settings: &Settings,
+) -> anyhow::Result<TcpListener> {
+    match listener {
+        Some(listener) => Ok(listener),
+        None => TcpListener::bind(settings.http.addr)
+            .await
+            .with_context(|| format!("cannot listen on http.addr {}", settings.http.addr)),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown`; in-flight requests finish first.
@@ -122,31 +158,22 @@ pub async fn serve_draining(
     Ok(())
 }
 
-/// `ava ingress` (and `ava poll`): serves HTTP on `http.addr`, and in polling mode runs the
-/// getUpdates poller too, until shutdown.
-pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
+/// `ava ingress` (and `ava poll`): serves HTTP on `listener` (or `http.addr`), and in polling mode
+/// runs the getUpdates poller too, until shutdown; then flushes the log.
+pub async fn run(
+    settings: Settings,
+    listener: Option<TcpListener>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     match settings.ingress.mode {
         IngressMode::Webhook => settings.require_webhook_secret()?,
         IngressMode::Polling => settings.require_token()?,
     }
-    let (acceptor, log) = recording_acceptor(&settings).await?;
-    let router = router_with(&settings, acceptor.clone()).await?;
-    let listener = TcpListener::bind(settings.http.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on http.addr {}: {e}", settings.http.addr))?;
-    let drain = Duration::from_secs(settings.ingress.drain_secs);
-    let serve = serve_draining(listener, router, shutdown.clone(), drain);
-    match settings.ingress.mode {
-        IngressMode::Webhook => {
-            tracing::info!(addr = %settings.http.addr, path = %settings.webhook.path, "ingress listening for webhooks");
-            serve.await?;
-        }
-        IngressMode::Polling => {
-            tracing::info!(addr = %settings.http.addr, "ingress polling getUpdates; HTTP serves /health /ready /metrics");
-            let poll = polling::run(&settings, acceptor, shutdown);
-            tokio::try_join!(serve, poll)?;
-        }
-    }
-    log.flush().await;
-    Ok(())
+    let backends = Backends::connect(&settings).await?;
+    let listener = listener_or_bind(listener, &settings).await?;
+    let result = Ingress::build(&backends, &settings)
+        .run(listener, Router::new(), shutdown)
+        .await;
+    backends.log.flush().await;
+    result
 }

@@ -1,7 +1,7 @@
 //! Inbound rate-limit violations into the Postgres record (`rate_limit_violations`), through
 //! the batched log writer, so the request path never waits on Postgres.
 
-use super::{RateLimitViolation, ViolationSink};
+use super::{InboundViolation, ViolationSink};
 use crate::store::{self, LogWriter};
 
 /// Scope of an inbound per-user violation in `rate_limit_violations`.
@@ -20,7 +20,7 @@ impl RecordedViolations {
 }
 
 impl ViolationSink for RecordedViolations {
-    fn record(&self, v: RateLimitViolation) {
+    fn record(&self, v: InboundViolation) {
         let row = store::RateLimitViolation {
             // Keyed by the dropped update: a redelivery of it writes nothing twice.
             log_key: format!("inbound:{}", v.update_id),

@@ -1,6 +1,7 @@
 //! `ava webhook set|delete|info`: registering the webhook with Telegram. Output never contains
 //! the bot token; a generated secret is printed once, because it exists nowhere else.
 
+use anyhow::Context as _;
 use rand::{Rng, distr::Alphanumeric};
 
 use crate::{
@@ -72,7 +73,7 @@ pub async fn set(settings: &Settings, args: &SetArgs) -> anyhow::Result<String> 
     client(settings)?
         .set_webhook(&request, &secret)
         .await
-        .map_err(|e| anyhow::anyhow!("setWebhook failed: {e}"))?;
+        .context("setWebhook failed")?;
     let mut out = format!("Webhook set: {url}\n");
     if generated {
         out.push_str(&format!(
@@ -90,7 +91,7 @@ pub async fn delete(settings: &Settings, drop_pending_updates: bool) -> anyhow::
     client(settings)?
         .delete_webhook(drop_pending_updates)
         .await
-        .map_err(|e| anyhow::anyhow!("deleteWebhook failed: {e}"))?;
+        .context("deleteWebhook failed")?;
     Ok(format!(
         "Webhook deleted{}.\n",
         if drop_pending_updates {
@@ -106,7 +107,7 @@ pub async fn info(settings: &Settings) -> anyhow::Result<String> {
     let info = client(settings)?
         .get_webhook_info()
         .await
-        .map_err(|e| anyhow::anyhow!("getWebhookInfo failed: {e}"))?;
+        .context("getWebhookInfo failed")?;
     let mut out = String::new();
     let url = info
         .url

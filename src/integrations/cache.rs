@@ -46,7 +46,7 @@ pub struct CacheStats {
 /// The cache.
 #[derive(Clone)]
 pub struct Cache {
-    conn: redis::aio::MultiplexedConnection,
+    conn: workers::RedisConn,
     prefix: String,
     settings: CacheSettings,
     hits: Arc<AtomicU64>,
@@ -55,7 +55,7 @@ pub struct Cache {
 
 impl Cache {
     /// A cache on `conn`, keys under `prefix:cache:`.
-    pub fn new(conn: redis::aio::MultiplexedConnection, prefix: &str, settings: &CacheSettings) -> Self {
+    pub fn new(conn: workers::RedisConn, prefix: &str, settings: &CacheSettings) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),

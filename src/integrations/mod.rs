@@ -41,7 +41,7 @@ pub use router::{MarketDataProvider, MarketRouter};
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
 pub use types::*;
 
-use crate::config::Settings;
+use crate::config::{BrokerSettings, CacheSettings, MarketDataSettings};
 
 /// Why an external call gave no answer. Classified once, where it is known.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -181,30 +181,32 @@ pub struct Integrations {
 }
 
 impl Integrations {
-    /// Builds the configured providers. `redis` carries the cache and the shared rate limits;
-    /// `pool` the paper broker.
-    pub fn build(
-        settings: &Settings,
-        redis: redis::aio::MultiplexedConnection,
+    /// Builds the configured providers on the process' handles: the cache and the shared rate
+    /// limits on its Redis handle (keys under `prefix`), the paper broker on its Postgres pool.
+    pub fn new(
+        market_data: &MarketDataSettings,
+        broker: &BrokerSettings,
+        cache: &CacheSettings,
+        redis: workers::RedisConn,
+        prefix: &str,
         pool: sqlx::PgPool,
     ) -> anyhow::Result<Self> {
-        let prefix = settings.redis.prefix.as_str();
-        let market = MarketRouter::build(&settings.market_data, Some((redis.clone(), prefix)))?;
-        let broker = match settings.broker.provider.as_str() {
+        let market = MarketRouter::build(market_data, Some((redis.clone(), prefix)))?;
+        let broker_provider = match broker.provider.as_str() {
             "alpaca" => {
-                let limiter = RateLimiter::new(redis.clone(), prefix, "broker", settings.broker.rate_per_sec);
-                BrokerProvider::Alpaca(AlpacaBroker::new(&settings.broker, Some(limiter))?)
+                let limiter = RateLimiter::new(redis.clone(), prefix, "broker", broker.rate_per_sec);
+                BrokerProvider::Alpaca(AlpacaBroker::new(broker, Some(limiter))?)
             }
             _ => {
-                let starting_cents = (settings.broker.paper_starting_cash as i64).saturating_mul(100);
+                let starting_cents = (broker.paper_starting_cash as i64).saturating_mul(100);
                 BrokerProvider::Paper(PaperBroker::new(pool, starting_cents))
             }
         };
         Ok(Self {
             market,
-            broker,
-            broker_guard: Guard::new("broker", settings.broker.guard()),
-            cache: Cache::new(redis, prefix, &settings.cache),
+            broker: broker_provider,
+            broker_guard: Guard::new("broker", broker.guard()),
+            cache: Cache::new(redis, prefix, cache),
         })
     }
 

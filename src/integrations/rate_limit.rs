@@ -40,7 +40,7 @@ return until_ms
 /// One provider's shared limiter.
 #[derive(Clone)]
 pub struct RateLimiter {
-    conn: redis::aio::MultiplexedConnection,
+    conn: workers::RedisConn,
     log_key: String,
     pause_key: String,
     rate_per_sec: u32,
@@ -50,12 +50,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter for `provider` under the Redis `prefix`; every process with the same prefix and
     /// provider shares it.
-    pub fn new(
-        conn: redis::aio::MultiplexedConnection,
-        prefix: &str,
-        provider: &'static str,
-        rate_per_sec: u32,
-    ) -> Self {
+    pub fn new(conn: workers::RedisConn, prefix: &str, provider: &'static str, rate_per_sec: u32) -> Self {
         // One hash tag, so both keys live in one Redis Cluster slot for the scripts.
         let tag = format!("{{{prefix}:ratelimit:{provider}}}");
         Self {

@@ -104,7 +104,7 @@ impl MarketRouter {
     /// shares each provider's request rate across workers; `None` leaves calls unlimited.
     pub fn build(
         settings: &MarketDataSettings,
-        limits: Option<(redis::aio::MultiplexedConnection, &str)>,
+        limits: Option<(workers::RedisConn, &str)>,
     ) -> anyhow::Result<Self> {
         let names = settings.active_providers();
         let timeout = Duration::from_millis(settings.timeout_ms);

@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use workers::{DeadLetter, DeadLetterFilter, DeadLetters, Lane, Selection};
 
 use crate::{
+    app::Backends,
     config::Settings,
-    store::{self, DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
+    store::{DeadLetterAction, DeadLetterAudit, LogWriter, new_log_key},
 };
 
 /// `ava dlq …`
@@ -126,8 +127,8 @@ impl SelectionArgs {
 
 /// Runs one `ava dlq` command and returns what to print.
 pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<String> {
-    let broker = crate::queue::connect(settings).await?;
-    let dlq = DeadLetters::new(broker);
+    let backends = Backends::connect(settings).await?;
+    let dlq = DeadLetters::new(backends.queue.clone());
     let mut out = String::new();
     match command {
         DlqCommand::List {
@@ -165,7 +166,7 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
         },
         DlqCommand::Replay { selection, to_lane } => {
             let chosen = selection.to_selection()?;
-            let audit = Audit::start(settings).await?;
+            let audit = Audit::start(&backends);
             let replayed = dlq.replay(&chosen, to_lane).await?;
             writeln!(out, "replayed {} dead letter(s)", replayed.len())?;
             for r in &replayed {
@@ -184,7 +185,7 @@ pub async fn run(settings: &Settings, command: DlqCommand) -> anyhow::Result<Str
                     "would delete {count} dead letter(s) (dry run, nothing deleted)"
                 )?;
             } else {
-                let audit = Audit::start(settings).await?;
+                let audit = Audit::start(&backends);
                 let purged = dlq.purge_listed(&chosen, false).await?;
                 writeln!(out, "deleted {} dead letter(s)", purged.removed)?;
                 let filter = selection.as_given(None);
@@ -251,10 +252,10 @@ struct Audit {
 }
 
 impl Audit {
-    async fn start(settings: &Settings) -> anyhow::Result<Self> {
-        Ok(Self {
-            log: store::start_writer(settings).await?,
-        })
+    fn start(backends: &Backends) -> Self {
+        Self {
+            log: backends.log.clone(),
+        }
     }
 
     /// Records the action and flushes the writer (this process is about to exit); returns a note

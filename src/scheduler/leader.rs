@@ -18,7 +18,7 @@ return 0
 /// One instance's handle on the lock.
 #[derive(Clone)]
 pub struct LeaderLock {
-    conn: redis::aio::MultiplexedConnection,
+    conn: workers::RedisConn,
     key: String,
     token: String,
     lease_ms: u64,
@@ -26,7 +26,7 @@ pub struct LeaderLock {
 
 impl LeaderLock {
     /// The lock `prefix:scheduler:leader`, held by `token` for `lease_ms` at a time.
-    pub fn new(conn: redis::aio::MultiplexedConnection, prefix: &str, token: String, lease_ms: u64) -> Self {
+    pub fn new(conn: workers::RedisConn, prefix: &str, token: String, lease_ms: u64) -> Self {
         Self {
             conn,
             key: format!("{prefix}:scheduler:leader"),

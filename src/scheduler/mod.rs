@@ -4,7 +4,6 @@
 //!
 //! Time is passed to [`Scheduler::tick`], so tests drive it without sleeping.
 
-pub mod jobs;
 mod leader;
 
 use std::{
@@ -13,15 +12,20 @@ use std::{
 };
 
 pub use leader::LeaderLock;
-use workers::{Broker, Enqueued, Lane, NewJob, RedisBroker};
+use workers::{Broker, Enqueued, RedisBroker};
 
-use crate::{config::Settings, shutdown::Shutdown};
+use crate::{
+    app::Backends,
+    config::Settings,
+    jobs::{Kind, Tick},
+    shutdown::Shutdown,
+};
 
 /// A job kind enqueued every `period_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct Periodic {
     /// Job kind.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// Period.
     pub period_ms: u64,
 }
@@ -41,47 +45,36 @@ pub struct Scheduler {
     lock: LeaderLock,
     tasks: Vec<Periodic>,
     // Saves a Redis round trip per task per tick; the job id dedupe is what guarantees once.
-    last_slot: HashMap<&'static str, u64>,
+    last_slot: HashMap<Kind, u64>,
 }
 
 impl Scheduler {
-    /// Connects to Redis. `instance` names this instance in the leader lock.
-    pub async fn build(settings: &Settings, instance: String) -> anyhow::Result<Self> {
-        let url = settings.redis.url.expose();
-        let broker = crate::queue::connect(settings).await?;
-        let conn = redis::Client::open(url)?
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
+    /// A scheduler on the process' backends. `instance` names this instance in the leader lock.
+    pub fn new(backends: &Backends, settings: &Settings, instance: String) -> Self {
         let s = &settings.scheduler;
+        let every = |kind, secs: u64| Periodic {
+            kind,
+            period_ms: secs * 1000,
+        };
         let tasks = vec![
-            Periodic {
-                kind: jobs::ALERT_MONITOR,
-                period_ms: s.alert_monitor_secs * 1000,
-            },
-            Periodic {
-                kind: jobs::DATA_COLLECTOR,
-                period_ms: s.data_collector_secs * 1000,
-            },
-            Periodic {
-                kind: jobs::TIMEOUT_SWEEP,
-                period_ms: s.timeout_sweep_secs * 1000,
-            },
-            Periodic {
-                kind: jobs::RETENTION,
-                period_ms: s.retention_secs * 1000,
-            },
-            Periodic {
-                kind: jobs::DEAD_LETTER_MIRROR,
-                period_ms: s.dead_letter_mirror_secs * 1000,
-            },
+            every(Kind::AlertMonitor, s.alert_monitor_secs),
+            every(Kind::DataCollector, s.data_collector_secs),
+            every(Kind::TimeoutSweep, s.timeout_sweep_secs),
+            every(Kind::Retention, s.retention_secs),
+            every(Kind::DeadLetterMirror, s.dead_letter_mirror_secs),
         ];
-        Ok(Self {
-            broker,
-            lock: LeaderLock::new(conn, &settings.redis.prefix, instance, s.lease_secs * 1000),
+        debug_assert!(Kind::PERIODIC.iter().all(|k| tasks.iter().any(|t| t.kind == *k)));
+        Self {
+            broker: backends.queue.clone(),
+            lock: LeaderLock::new(
+                backends.redis.clone(),
+                backends.prefix(),
+                instance,
+                s.lease_secs * 1000,
+            ),
             tasks,
             last_slot: HashMap::new(),
-        })
+        }
     }
 
     /// The periodic tasks.
@@ -98,13 +91,11 @@ impl Scheduler {
         let mut enqueued = Vec::new();
         for task in &self.tasks {
             let slot = now_ms / task.period_ms;
-            if self.last_slot.get(task.kind) == Some(&slot) {
+            if self.last_slot.get(&task.kind) == Some(&slot) {
                 continue;
             }
-            let id = format!("{}:{slot}", task.kind);
-            let payload = serde_json::to_vec(&jobs::Tick { at_ms: now_ms })?;
-            let job =
-                NewJob::new(task.kind, Lane::Low, format!("scheduler:{}", task.kind), payload).with_id(&id);
+            let job = Tick { at_ms: now_ms }.job(task.kind, slot);
+            let id = job.id.clone().unwrap_or_default();
             match self.broker.enqueue(job).await? {
                 Enqueued::Queued(_) => enqueued.push(id),
                 Enqueued::Duplicate => tracing::debug!(%id, "tick already enqueued"),
@@ -133,13 +124,19 @@ fn now_ms() -> u64 {
 
 /// `ava scheduler`: ticks every `scheduler.tick_ms` until shutdown, then resigns.
 pub async fn run(settings: Settings, shutdown: Shutdown) -> anyhow::Result<()> {
+    let backends = Backends::connect(&settings).await?;
+    run_on(&backends, &settings, shutdown).await
+}
+
+/// The scheduler role on a process' backends (`dev` shares its own).
+pub async fn run_on(backends: &Backends, settings: &Settings, shutdown: Shutdown) -> anyhow::Result<()> {
     let instance = format!(
         "{}-{}-{:08x}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "scheduler".into()),
         std::process::id(),
         rand::random::<u32>()
     );
-    let mut scheduler = Scheduler::build(&settings, instance.clone()).await?;
+    let mut scheduler = Scheduler::new(backends, settings, instance.clone());
     tracing::info!(%instance, "scheduler running");
     let mut led = false;
     let mut interval = tokio::time::interval(Duration::from_millis(settings.scheduler.tick_ms));

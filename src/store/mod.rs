@@ -9,6 +9,7 @@
 //! - [`retention`]: deletes rows past each table's period.
 //! - [`metrics`]: the store's metric names and help texts.
 
+use anyhow::Context as _;
 pub mod alerts;
 pub mod batch;
 pub mod metrics;
@@ -27,18 +28,19 @@ use sqlx::{
 
 pub use rows::{
     ConversationTransition, DeadLetter, DeadLetterAction, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow,
-    OutboundLogRow, RateLimitViolation, UserBlocked, UserSeen, command_of, new_log_key,
+    OutboundLogRow, RateLimitViolation, UserBlocked, UserSeen, new_log_key,
 };
 pub use spool::{Spool, SpoolError};
 pub use writer::{FlushReport, LogWriter};
 
-use crate::config::{DatabaseSettings, Settings};
+use crate::config::{DatabaseSettings, StoreSettings};
 
 /// Migrations embedded in the binary, applied by `ava migrate`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How long the log writer waits for a connection before it calls Postgres unreachable and spools.
-const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a caller waits for a pooled connection before it calls Postgres unreachable; short,
+/// so the log writer notices an outage fast and spools.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Handle to AVA's Postgres.
 #[derive(Clone)]
@@ -47,10 +49,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects lazily: the pool opens connections when first used, so start-up never waits on Postgres.
-    pub fn connect_lazy(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+    /// Connects lazily: the pool opens connections when first used, so start-up never waits on
+    /// Postgres. It is the process' only pool, so it holds `database.max_connections` plus one
+    /// per log batch in flight (`store.write_concurrency`) and one for the spool drain.
+    pub fn connect_lazy(settings: &DatabaseSettings, write_concurrency: usize) -> anyhow::Result<Self> {
+        let max = settings.max_connections + write_concurrency as u32 + 1;
         Ok(Self {
-            pool: lazy_pool(settings, settings.max_connections, Duration::from_secs(5))?,
+            pool: lazy_pool(settings, max, ACQUIRE_TIMEOUT)?,
         })
     }
 
@@ -72,26 +77,18 @@ impl Store {
     }
 }
 
-/// Starts the log writer of this process: its own small pool (short acquire timeout, so an
-/// outage is noticed fast) and the Redis spool under `redis.prefix`.
-pub async fn start_writer(settings: &Settings) -> anyhow::Result<LogWriter> {
-    // One connection per batch in flight, and one for the spool drain.
-    let connections = settings.store.write_concurrency as u32 + 1;
-    let pool = lazy_pool(&settings.database, connections, WRITER_ACQUIRE_TIMEOUT)?;
-    let spool = Spool::connect(
-        settings.redis.url.expose(),
-        &settings.redis.prefix,
-        settings.store.spool_max_rows,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("log spool: cannot connect to Redis at redis.url: {e}"))?;
-    Ok(LogWriter::start(pool, spool, &settings.store))
+/// Starts the log writer of this process over its pool and a spool on its Redis handle.
+pub fn start_writer(pool: PgPool, spool: Spool, settings: &StoreSettings) -> LogWriter {
+    LogWriter::start(pool, spool, settings)
 }
 
 fn lazy_pool(settings: &DatabaseSettings, max: u32, acquire_timeout: Duration) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose())
-        .map_err(|e| anyhow::anyhow!("database.url is not a valid Postgres URL: {e}"))?
-        .options([("search_path", settings.schema.as_str())]);
+        .context("database.url is not a valid Postgres URL")?
+        .options([("search_path", settings.schema.as_str())])
+        // Names this process in pg_stat_activity, so an operator (and a test) can count its
+        // connections.
+        .application_name(&format!("ava-{}", std::process::id()));
     Ok(PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(acquire_timeout)

@@ -48,13 +48,6 @@ pub struct MessageLogRow {
     pub worker: String,
 }
 
-/// The command in a message text: `/start@ava_bot now` is `start`.
-pub fn command_of(text: &str) -> Option<String> {
-    let word = text.strip_prefix('/')?.split_whitespace().next()?;
-    let name = word.split('@').next()?;
-    (!name.is_empty()).then(|| name.to_owned())
-}
-
 /// One Bot API call (`outbound_log`, unique by `log_key`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundLogRow {
@@ -98,11 +91,7 @@ pub struct UserSeen {
 
 impl UserSeen {
     /// The sender of a raw update (`message.from`, `callback_query.from`, ...), if it has one.
-    pub fn from_update(raw: &Value, seen_at: DateTime<Utc>) -> Option<Self> {
-        let from = raw
-            .as_object()?
-            .iter()
-            .find_map(|(key, body)| (key != "update_id").then(|| body.get("from")).flatten())?;
+    pub fn from_sender(from: &serde_json::Map<String, Value>, seen_at: DateTime<Utc>) -> Option<Self> {
         let text = |field: &str| from.get(field).and_then(Value::as_str).map(str::to_owned);
         Some(Self {
             user_id: from.get("id")?.as_i64()?,
@@ -338,26 +327,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_are_named_without_slash_bot_or_arguments() {
-        assert_eq!(command_of("/start").as_deref(), Some("start"));
-        assert_eq!(command_of("/analyze@ava_bot AAPL").as_deref(), Some("analyze"));
-        assert_eq!(command_of("hello /start"), None);
-        assert_eq!(command_of("/"), None);
-        assert_eq!(command_of("/@bot"), None);
-    }
-
-    #[test]
-    fn the_sender_is_found_in_any_update_kind() {
+    fn a_sender_without_an_id_is_not_recorded() {
         let at = Utc::now();
-        let raw = json!({"update_id": 1, "callback_query": {"id": "x",
-            "from": {"id": 9, "is_bot": false, "first_name": "Ann", "username": "ann", "language_code": "de"}}});
-        let seen = UserSeen::from_update(&raw, at).expect("sender");
+        let from =
+            json!({"id": 9, "is_bot": false, "first_name": "Ann", "username": "ann", "language_code": "de"});
+        let seen = UserSeen::from_sender(from.as_object().unwrap(), at).expect("sender");
         assert_eq!((seen.user_id, seen.username.as_deref()), (9, Some("ann")));
         assert_eq!(seen.language_code.as_deref(), Some("de"));
-        assert!(
-            UserSeen::from_update(&json!({"update_id": 2, "channel_post": {"chat": {"id": 1}}}), at)
-                .is_none()
-        );
+        let nameless = json!({"first_name": "Ann"});
+        assert!(UserSeen::from_sender(nameless.as_object().unwrap(), at).is_none());
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use redis::{AsyncCommands, Script};
+use workers::RedisConn;
 
 use super::rows::LogRow;
 
@@ -35,7 +36,7 @@ const DRAIN_LOCK_TTL: Duration = Duration::from_secs(30);
 /// Handle to the spool list, its drain lock and the list of rejected rows.
 #[derive(Clone)]
 pub struct Spool {
-    redis: ConnectionManager,
+    redis: RedisConn,
     list: String,
     lock: String,
     rejected: String,
@@ -43,23 +44,17 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Connects to Redis at `url`; keys live under `prefix` with one hash tag, so the Lua scripts
-    /// touch a single Redis Cluster slot.
-    pub async fn connect(url: &str, prefix: &str, bound: u64) -> Result<Self, SpoolError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2);
-        let redis = ConnectionManager::new_with_config(client, config).await?;
+    /// A spool over the process' Redis handle; keys live under `prefix` with one hash tag, so
+    /// the Lua scripts touch a single Redis Cluster slot.
+    pub fn new(redis: RedisConn, prefix: &str, bound: u64) -> Self {
         let base = format!("{prefix}:{{{prefix}:store}}");
-        Ok(Self {
+        Self {
             redis,
             list: format!("{base}:spool"),
             lock: format!("{base}:spool:lock"),
             rejected: format!("{base}:rejected"),
             bound,
-        })
+        }
     }
 
     /// Rows waiting in the spool.

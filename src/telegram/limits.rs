@@ -13,7 +13,8 @@
 
 use std::time::Duration;
 
-use redis::{Script, aio::ConnectionManager};
+use redis::Script;
+use workers::RedisConn;
 
 use crate::config::OutboundLimitSettings;
 
@@ -74,7 +75,7 @@ pub enum Slot {
 /// The shared limiter. Cheap to clone.
 #[derive(Clone)]
 pub struct OutboundLimiter {
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
     settings: OutboundLimitSettings,
     reserve: Script,
@@ -88,7 +89,7 @@ fn is_group(chat_id: i64) -> bool {
 
 impl OutboundLimiter {
     /// A limiter over `redis`, keys under `prefix`.
-    pub fn new(redis: ConnectionManager, prefix: &str, settings: &OutboundLimitSettings) -> Self {
+    pub fn new(redis: RedisConn, prefix: &str, settings: &OutboundLimitSettings) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -193,15 +194,4 @@ impl OutboundLimiter {
             .query_async(&mut conn)
             .await
     }
-}
-
-/// Connects a [`ConnectionManager`] (it reconnects by itself) with short timeouts, so a Redis
-/// outage turns into a quick error rather than a stuck request.
-pub async fn connect_redis(url: &str) -> Result<ConnectionManager, redis::RedisError> {
-    let client = redis::Client::open(url)?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(1)))
-        .set_number_of_retries(1);
-    ConnectionManager::new_with_config(client, config).await
 }

@@ -1,4 +1,5 @@
-//! The Bot API client used by workers, and the classification of its errors.
+//! Telegram: the Bot API client used by workers, the classification of its errors, and the
+//! inbound wire format ([`update`]).
 //!
 //! The token is part of every request URL, so errors are stripped of their URL before they are
 //! kept or logged: the token never leaves this module. [`Outbound`] wraps the client with the
@@ -8,6 +9,7 @@ pub mod limits;
 mod methods;
 mod outbound;
 mod split;
+pub mod update;
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ pub use limits::OutboundLimiter;
 pub use methods::{EditMessageText, SendMessage, SetWebhook};
 pub use outbound::{Outbound, PauseSink, TelegramPause};
 pub use split::{MAX_MESSAGE_LEN, split_text};
+pub use update::{BotCommand, Envelope, Inbound};
 
 /// A failed Bot API call, classified once, here.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,6 +55,18 @@ pub enum ErrorClass {
     Retry,
     /// Do not try again.
     Permanent,
+}
+
+/// How a job that failed on a Bot API call ends: the one mapping from Telegram's errors to the
+/// job runtime's outcomes, through [`TelegramError::class`].
+impl From<TelegramError> for workers::Outcome {
+    fn from(e: TelegramError) -> Self {
+        match e.class() {
+            ErrorClass::RetryAfter(after) => workers::Outcome::RetryAfter(after, "Telegram 429".into()),
+            ErrorClass::Retry => workers::Outcome::Retry(e.to_string()),
+            ErrorClass::Permanent => workers::Outcome::Permanent(e.to_string()),
+        }
+    }
 }
 
 /// Descriptions that mean the chat cannot receive anything from the bot any more.
@@ -119,8 +134,9 @@ pub struct BotApi {
     request_timeout: Duration,
 }
 
+/// The Bot API's answer to every method: `ok`, then `result` or the error.
 #[derive(Deserialize)]
-struct Envelope {
+struct ApiResponse {
     ok: bool,
     result: Option<Value>,
     description: Option<String>,
@@ -193,7 +209,7 @@ impl BotApi {
             .await
             .map_err(|e| TelegramError::Transient(e.without_url().to_string()))?;
         let status = response.status();
-        let envelope: Envelope = response.json().await.map_err(|e| {
+        let envelope: ApiResponse = response.json().await.map_err(|e| {
             TelegramError::Transient(format!("HTTP {status}, unreadable body: {}", e.without_url()))
         })?;
         if envelope.ok {

@@ -7,11 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{BotApi, MAX_MESSAGE_LEN, SendMessage, Sent, TelegramError, limits::Slot, split_text};
-use crate::{
-    config::{OutboundLimitSettings, Settings},
-    ops::metrics as m,
-    telegram::OutboundLimiter,
-};
+use crate::{config::OutboundLimitSettings, ops::metrics as m, telegram::OutboundLimiter};
 
 /// A 429 Telegram answered: who was paused, for how long, on which call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,19 +38,6 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// Connects the limiter to `redis.url` and wraps a client for `telegram`.
-    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let redis = super::limits::connect_redis(settings.redis.url.expose())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url for outbound limits: {e}"))?;
-        let limiter = OutboundLimiter::new(redis, &settings.redis.prefix, &settings.outbound_limit);
-        Ok(Self::new(
-            BotApi::new(&settings.telegram)?,
-            limiter,
-            &settings.outbound_limit,
-        ))
-    }
-
     /// Wraps `bot` with `limiter`.
     pub fn new(bot: BotApi, limiter: OutboundLimiter, settings: &OutboundLimitSettings) -> Self {
         Self {

@@ -55,13 +55,13 @@ pub(crate) struct ChatRecord {
 /// Chat states and timers under `prefix`.
 #[derive(Clone)]
 pub(crate) struct ChatStates {
-    conn: redis::aio::MultiplexedConnection,
+    conn: workers::RedisConn,
     prefix: String,
     ttl_secs: u64,
 }
 
 impl ChatStates {
-    pub(crate) fn new(conn: redis::aio::MultiplexedConnection, prefix: &str, ttl_secs: u64) -> Self {
+    pub(crate) fn new(conn: workers::RedisConn, prefix: &str, ttl_secs: u64) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
@@ -195,13 +195,9 @@ mod tests {
 
     async fn states() -> ChatStates {
         let url = std::env::var("AVA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let conn = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| {
-                panic!("Redis at {url} is unreachable ({e}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no")
-            });
+        let conn = workers::RedisConn::connect_url(&url).await.unwrap_or_else(|e| {
+            panic!("Redis at {url} is unreachable ({e}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no")
+        });
         ChatStates::new(conn, &format!("avatest:{:016x}", rand::random::<u64>()), 60)
     }
 

@@ -13,11 +13,12 @@ use workers::Outcome;
 
 use super::{Worker, chat_state::ChatStates};
 use crate::{
+    app::Backends,
     config::Settings,
     conversation::{Button, Effect, Event, Media, Reply, step, text_event},
     integrations::Integrations,
-    store::{self, ConversationTransition, OutboundLogRow, Store, UserBlocked},
-    telegram::TelegramError,
+    store::{self, ConversationTransition, OutboundLogRow, UserBlocked},
+    telegram::{Inbound, TelegramError},
 };
 
 /// Most request → answer rounds one event may take; more means a loop in the state machine.
@@ -35,19 +36,21 @@ pub(crate) struct ConversationDeps {
 }
 
 impl ConversationDeps {
-    /// Connects the state store and cache to Redis and builds the integrations.
-    pub(crate) async fn build(settings: &Settings, store: &Store) -> anyhow::Result<Self> {
-        let redis = redis::Client::open(settings.redis.url.expose())
-            .map_err(|e| anyhow::anyhow!("redis.url: {e}"))?
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at redis.url: {e}"))?;
-        crate::integrations::describe_metrics();
+    /// The chat-state store and the integrations (cache on the process' Redis, paper broker on
+    /// its pool).
+    pub(crate) fn new(backends: &Backends, settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
-            integrations: Integrations::build(settings, redis.clone(), store.pool().clone())?,
+            integrations: Integrations::new(
+                &settings.market_data,
+                &settings.broker,
+                &settings.cache,
+                backends.redis.clone(),
+                backends.prefix(),
+                backends.store.pool().clone(),
+            )?,
             chats: ChatStates::new(
-                redis,
-                &settings.redis.prefix,
+                backends.redis.clone(),
+                backends.prefix(),
                 settings.conversation.state_ttl_secs,
             ),
             timeout_secs: settings.conversation.timeout_secs,
@@ -157,16 +160,16 @@ fn message_body(chat_id: i64, reply: &Reply) -> Value {
 
 impl Worker {
     /// A Telegram update: runs the conversation of its chat.
-    pub(super) async fn converse_update(&self, update_id: i64, payload: &[u8]) -> Outcome {
-        // From the bytes, not from a `Value`: teloxide's types do not round-trip through `Value`.
-        let update: Update = match serde_json::from_slice(payload) {
+    pub(super) async fn converse_update(&self, inbound: &Inbound) -> Outcome {
+        let update = match inbound.update() {
             Ok(update) => update,
             Err(e) => return Outcome::Permanent(format!("unreadable update: {e}")),
         };
-        let Some((chat_id, event)) = event_of(&update, &self.conv.bot_username) else {
+        let Some((chat_id, event)) = event_of(update, &self.conv.bot_username) else {
             tracing::debug!("update not addressed to a conversation; acknowledged");
             return Outcome::Done;
         };
+        let update_id = inbound.update_id();
         self.converse(chat_id, &format!("u{update_id}"), event, Some(update_id))
             .await
     }
@@ -267,15 +270,11 @@ impl Worker {
         for (index, effect) in outbox.iter().enumerate().skip(already_sent) {
             match self.carry_out(chat_id, update_id, effect).await {
                 Ok(()) => {}
-                Err(TelegramError::RetryAfter(after)) => {
-                    return Ok(Outcome::RetryAfter(after, "Telegram 429".into()));
+                // A stale callback or an unchanged edit must not block the replies after it.
+                Err(e @ TelegramError::Refused { .. }) if !matches!(effect, Effect::Send(_)) => {
+                    tracing::warn!(chat_id, error = %e, "Telegram refused an edit or callback answer")
                 }
-                Err(e @ TelegramError::Transient(_)) => return Ok(Outcome::Retry(e.to_string())),
-                Err(e @ TelegramError::Refused { .. }) => match effect {
-                    Effect::Send(_) => return Ok(Outcome::Permanent(e.to_string())),
-                    // A stale callback or an unchanged edit must not block the replies after it.
-                    _ => tracing::warn!(chat_id, error = %e, "Telegram refused an edit or callback answer"),
-                },
+                Err(e) => return Ok(e.into()),
             }
             if let Err(e) = self.conv.chats.mark_sent(chat_id, index + 1).await {
                 tracing::warn!(chat_id, error = %e, "cannot mark reply as sent; a retry may repeat it");

@@ -1,7 +1,5 @@
 //! Alerts: set one, the price crosses, exactly one notification; re-arm from /alerts.
 
-use ava::{scheduler::Scheduler, worker::Worker};
-
 use crate::{
     chat::{
         button, calls, drain, last_sent_contains, message, mount_bot_methods, say, sent, settings_with, tap,
@@ -32,13 +30,13 @@ fn notifications(texts: &[String]) -> usize {
 async fn an_alert_set_the_price_crosses_exactly_one_notification() {
     let app = TestApp::spawn().await;
     mount_bot_methods(&app).await;
-    let mut scheduler = Scheduler::build(&app.settings, "alerts-test".into())
+    let mut scheduler = crate::harness::scheduler(&app.settings, "alerts-test")
         .await
         .unwrap();
     let t0 = chrono::Utc::now().timestamp_millis() as u64;
     let minute = 60_000;
 
-    let below = Worker::build(&pinned(&app, 190.0)).await.unwrap();
+    let below = crate::harness::worker(&pinned(&app, 190.0)).await.unwrap();
     say(&app, &below, message(400_001, "/alert AAPL > 200")).await;
     last_sent_contains(&app, "Alert #1 set: AAPL > 200.00 (now $190.00)").await;
     scheduler.tick(t0).await.unwrap();
@@ -47,7 +45,7 @@ async fn an_alert_set_the_price_crosses_exactly_one_notification() {
 
     // The price moves above the threshold (another worker sees the new market).
     expire_cached_quote(&app).await;
-    let above = Worker::build(&pinned(&app, 205.5)).await.unwrap();
+    let above = crate::harness::worker(&pinned(&app, 205.5)).await.unwrap();
     for tick in 1..=3 {
         scheduler.tick(t0 + tick * minute).await.unwrap();
         drain(&above).await;

@@ -10,7 +10,6 @@ use ava::{
         Broker, Cache, CacheKind, Guard, HttpMarket, Instrument, IntegrationError, MarketData, OrderRequest,
         PaperBroker, Side,
     },
-    worker::Worker,
 };
 use serde_json::json;
 use wiremock::{
@@ -38,7 +37,7 @@ async fn the_breaker_opens_during_an_analysis_and_the_user_is_told_at_once() {
         s.market_data.breaker_failures = 2;
         s.market_data.breaker_open_secs = 120;
     });
-    let worker = Worker::build(&settings).await.unwrap();
+    let worker = crate::harness::worker(&settings).await.unwrap();
 
     say(&app, &worker, message(500_001, "analyze a stock")).await;
     say(&app, &worker, message(500_002, "AAPL")).await;
@@ -114,7 +113,7 @@ async fn the_cache_serves_repeats_and_counts_hits_and_misses() {
         positions_ttl_secs: 30,
         portfolio_ttl_secs: 300,
     };
-    let cache = Cache::new(app.redis.clone(), &app.settings.redis.prefix, &settings);
+    let cache = Cache::new(app.backends.redis.clone(), &app.settings.redis.prefix, &settings);
     let fetches = std::sync::atomic::AtomicU32::new(0);
     for _ in 0..3 {
         let value: Result<f64, ()> = cache
@@ -193,8 +192,8 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
         s.market_data.provider = "http".into();
         s.market_data.base_url = provider.uri();
     });
-    let slow = Worker::build(&settings).await.unwrap();
-    let fast = Worker::build(&settings).await.unwrap();
+    let slow = crate::harness::worker(&settings).await.unwrap();
+    let fast = crate::harness::worker(&settings).await.unwrap();
     say(&app, &fast, message(510_001, "analyze a stock")).await;
 
     assert_eq!(
@@ -210,7 +209,7 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let broker = app.broker().await;
+    let broker = app.broker();
     // The chat's update, queued under another ordering key, as after a lost lease.
     let sideways = |update_id: i64, text: &'static str| {
         let broker = broker.clone();
@@ -218,7 +217,7 @@ async fn a_lost_race_on_the_chat_state_is_a_retry_not_an_overwrite() {
             workers::Broker::enqueue(
                 &broker,
                 workers::NewJob::new(
-                    ava::worker::TELEGRAM_UPDATE,
+                    ava::jobs::TELEGRAM_UPDATE,
                     workers::Lane::High,
                     "stalled-lease-overlap",
                     message(update_id, text),

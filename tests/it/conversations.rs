@@ -1,6 +1,5 @@
 //! Scripted conversations through the webhook, answered by the fake Bot API.
 
-use ava::worker::Worker;
 use workers::Broker as _;
 use workers::NewJob;
 
@@ -113,10 +112,10 @@ async fn a_double_tapped_confirm_and_a_retried_job_place_one_order() {
 
     // The runtime retrying the same update (same payload, same update_id) places nothing more
     // and sends nothing twice.
-    let broker = app.broker().await;
+    let broker = app.broker();
     broker
         .enqueue(NewJob::new(
-            ava::worker::TELEGRAM_UPDATE,
+            ava::jobs::TELEGRAM_UPDATE,
             workers::Lane::High,
             CHAT.to_string(),
             tap(310_004, &yes),
@@ -202,13 +201,13 @@ async fn an_invalid_ticker_is_asked_again() {
 async fn a_timeout_fires_after_a_worker_restart() {
     let app = TestApp::spawn().await;
     {
-        let first = Worker::build(&app.settings).await.unwrap();
+        let first = crate::harness::worker(&app.settings).await.unwrap();
         say(&app, &first, message(340_001, "analyze a stock")).await;
         last_sent_contains(&app, "Which stock?").await;
     } // the first worker is gone; only Redis remembers the deadline
 
-    let restarted = Worker::build(&app.settings).await.unwrap();
-    let mut scheduler = ava::scheduler::Scheduler::build(&app.settings, "restart-test".into())
+    let restarted = crate::harness::worker(&app.settings).await.unwrap();
+    let mut scheduler = crate::harness::scheduler(&app.settings, "restart-test")
         .await
         .unwrap();
     let now = chrono::Utc::now().timestamp_millis() as u64;

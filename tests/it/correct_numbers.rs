@@ -2,10 +2,7 @@
 //! that already holds is refused; /portfolio shows market value, P&L, cash, buying power and
 //! equity.
 
-use ava::{
-    integrations::{Broker, Instrument, OrderRequest, PaperBroker, Side},
-    worker::Worker,
-};
+use ava::integrations::{Broker, Instrument, OrderRequest, PaperBroker, Side};
 
 use crate::{
     chat::{CHAT, last_sent_contains, message, mount_bot_methods, say, settings_with},
@@ -39,7 +36,7 @@ async fn price_and_compare_give_the_same_last_price() {
 async fn an_alert_that_already_holds_is_refused_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
     mount_bot_methods(&app).await;
-    let worker = Worker::build(&settings_with(&app, |s| {
+    let worker = crate::harness::worker(&settings_with(&app, |s| {
         s.market_data.simulated_prices.insert("AAPL".into(), 190.0);
     }))
     .await
@@ -70,7 +67,7 @@ async fn the_portfolio_shows_market_value_pnl_and_equity() {
         limit_price: 200.0,
     };
     broker.place_order(CHAT, &buy, "pf:1").await.unwrap();
-    let worker = Worker::build(&settings_with(&app, |s| {
+    let worker = crate::harness::worker(&settings_with(&app, |s| {
         s.market_data.simulated_prices.insert("AAPL".into(), 210.0);
     }))
     .await

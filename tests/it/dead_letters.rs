@@ -15,7 +15,7 @@ use crate::harness::TestApp;
 async fn a_permanent_failure_is_listed_replayed_and_purged() {
     let app = TestApp::spawn().await;
     let s = &app.settings;
-    let broker = app.broker().await;
+    let broker = app.broker();
     let queued = broker
         .enqueue(NewJob::new("no_such_kind", Lane::Low, "chat-1", b"{}".to_vec()).with_id("job-1"))
         .await

@@ -6,7 +6,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use ava::ingress::Envelope;
+use ava::telegram::Envelope;
 use proptest::{prelude::*, test_runner::TestCaseError};
 
 use crate::{
@@ -118,10 +118,10 @@ fn random_and_mutated_bodies_never_break_the_webhook() {
     // Whatever was queued is a readable update of a kind AVA processes, under its own id.
     let jobs = runtime.block_on(drain_jobs(&app.settings));
     for job in &jobs {
-        if job.kind == ava::ingress::RATE_LIMIT_NOTICE {
+        if job.kind == ava::jobs::RATE_LIMIT_NOTICE {
             continue; // a mutated fixture's sender went over the inbound limit
         }
-        assert_eq!(job.kind, ava::worker::TELEGRAM_UPDATE);
+        assert_eq!(job.kind, ava::jobs::TELEGRAM_UPDATE);
         let update: Envelope = serde_json::from_slice(&job.payload).unwrap_or_else(|e| {
             panic!(
                 "invalid payload queued ({e}): {:?}",

@@ -3,7 +3,6 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use ava::shutdown::Shutdown;
 use figment::providers::Serialized;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,7 +69,7 @@ async fn every_fixture_gets_its_status_and_lane() {
         .collect();
     assert_eq!(queued, expected, "queued jobs and their lanes, by update_id");
     assert!(
-        jobs.iter().all(|j| j.kind == ava::worker::TELEGRAM_UPDATE),
+        jobs.iter().all(|j| j.kind == ava::jobs::TELEGRAM_UPDATE),
         "only updates queued"
     );
 
@@ -85,6 +84,10 @@ async fn cancel_and_stop_commands_jump_to_the_high_lane() {
         (2, "/stop@ava_wheel_bot now"),
         (3, "/start"),
         (4, "cancel"),
+        // As Telegram clients send them: any case, with the bot named.
+        (5, "/CANCEL"),
+        (6, "/cancel@ava_bot"),
+        (7, "/Stop"),
     ] {
         assert_eq!(app.post_update(message(id, 77, text), Some(SECRET)).await, 200);
     }
@@ -98,6 +101,9 @@ async fn cancel_and_stop_commands_jump_to_the_high_lane() {
         ("2".to_owned(), Lane::High),
         ("3".to_owned(), Lane::Normal),
         ("4".to_owned(), Lane::Normal),
+        ("5".to_owned(), Lane::High),
+        ("6".to_owned(), Lane::High),
+        ("7".to_owned(), Lane::High),
     ]
     .into();
     assert_eq!(lanes, expected);
@@ -258,11 +264,7 @@ async fn health_ready_and_metrics_answer() {
     // Postgres unreachable (nothing listens on 7209): /ready names it, and only it.
     let mut settings = app.settings.clone();
     settings.database.url = ava::config::Secret::new("postgres://postgres@127.0.0.1:7209/test");
-    let router = ava::ingress::router(&settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = Shutdown::new();
-    tokio::spawn(ava::ingress::serve(listener, router, stop.clone()));
+    let (addr, stop, _role) = crate::harness::spawn_ingress(&settings).await;
     let ready = app.http.get(format!("http://{addr}/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
@@ -279,16 +281,9 @@ async fn health_ready_and_metrics_answer() {
 #[tokio::test]
 async fn on_shutdown_in_flight_requests_finish_and_new_ones_get_503() {
     let app = TestApp::spawn().await;
-    let router = ava::ingress::router(&app.settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(ava::ingress::serve_draining(
-        listener,
-        router,
-        shutdown.clone(),
-        Duration::from_secs(2),
-    ));
+    let mut settings = app.settings.clone();
+    settings.ingress.drain_secs = 2;
+    let (addr, shutdown, server) = crate::harness::spawn_ingress(&settings).await;
 
     // A request in flight: headers and half of the body sent before the signal.
     let body = fixture("message_start.json");

@@ -23,7 +23,9 @@ use crate::{
 
 /// A sender as a separate worker process would have it: its own client and Redis connection.
 async fn sender(settings: &Settings) -> Outbound {
-    let redis = limits::connect_redis(settings.redis.url.expose()).await.unwrap();
+    let redis = workers::RedisConn::connect_url(settings.redis.url.expose())
+        .await
+        .unwrap();
     let limiter = OutboundLimiter::new(redis, &settings.redis.prefix, &settings.outbound_limit);
     Outbound::new(
         BotApi::new(&settings.telegram).unwrap(),

@@ -86,7 +86,7 @@ async fn offsets_are_confirmed_only_after_enqueue_and_a_crash_loses_nothing() {
         .iter()
         .map(|n| serde_json::from_slice(&fixture(n)).unwrap())
         .collect();
-    let acceptor = Acceptor::build(&app.settings).await.unwrap();
+    let acceptor = crate::harness::acceptor(&app.settings).await.unwrap();
 
     // A poller fetches a batch and dies before queueing it.
     let crashed = new_poller(&app.settings, acceptor.clone());
@@ -147,7 +147,7 @@ async fn when_the_queue_fails_the_offset_stays_and_the_update_comes_back() {
     let mut redis = OwnRedis::start(7202).await;
     let mut own = app.settings.clone();
     own.redis.url = ava::config::Secret::new(redis.url());
-    let mut failing = new_poller(&own, Acceptor::build(&own).await.unwrap());
+    let mut failing = new_poller(&own, crate::harness::acceptor(&own).await.unwrap());
     let batch = failing.fetch().await.unwrap();
     redis.kill();
     match failing.accept(batch).await {
@@ -158,7 +158,10 @@ async fn when_the_queue_fails_the_offset_stays_and_the_update_comes_back() {
     drop(failing);
 
     // A poller on a working Redis receives the same update and queues it.
-    let mut poller = new_poller(&app.settings, Acceptor::build(&app.settings).await.unwrap());
+    let mut poller = new_poller(
+        &app.settings,
+        crate::harness::acceptor(&app.settings).await.unwrap(),
+    );
     assert_eq!(poller.poll_once().await.unwrap(), 1);
     assert_eq!(ids(&drain_jobs(&app.settings).await), vec!["100000002"]);
     app.cleanup().await;
@@ -173,7 +176,7 @@ async fn a_set_webhook_stops_polling_with_a_clear_message_or_is_deleted_when_con
         ..Updates::default()
     }));
     fake_telegram(state.clone()).mount_on(&app.telegram).await;
-    let acceptor = Acceptor::build(&app.settings).await.unwrap();
+    let acceptor = crate::harness::acceptor(&app.settings).await.unwrap();
 
     let mut stepped = new_poller(&app.settings, acceptor.clone());
     let err = stepped.poll_once().await.unwrap_err();
@@ -232,7 +235,7 @@ async fn the_poller_backs_off_on_errors_and_recovers() {
         }
     });
     fake.mount_on(&app.telegram).await;
-    let acceptor = Acceptor::build(&app.settings).await.unwrap();
+    let acceptor = crate::harness::acceptor(&app.settings).await.unwrap();
     let shutdown = Shutdown::new();
     let running = tokio::spawn({
         let (settings, shutdown) = (app.settings.clone(), shutdown.clone());

@@ -8,8 +8,7 @@ use std::{
 use workers::Broker as _;
 
 use ava::{
-    ingress::{Accepted, Acceptor, RateLimitViolation, Source, Verdict, ViolationSink},
-    shutdown::Shutdown,
+    ingress::{Accepted, InboundViolation, Source, Verdict, ViolationSink},
     worker::Step,
 };
 use figment::providers::Serialized;
@@ -22,10 +21,10 @@ use crate::{
 };
 
 #[derive(Default)]
-struct CollectViolations(Mutex<Vec<RateLimitViolation>>);
+struct CollectViolations(Mutex<Vec<InboundViolation>>);
 
 impl ViolationSink for CollectViolations {
-    fn record(&self, violation: RateLimitViolation) {
+    fn record(&self, violation: InboundViolation) {
         self.0.lock().unwrap().push(violation);
     }
 }
@@ -38,11 +37,7 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     })
     .await;
     // A second ingress replica on the same Redis.
-    let replica = ava::ingress::router(&app.settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let replica_addr = listener.local_addr().unwrap();
-    let stop = Shutdown::new();
-    tokio::spawn(ava::ingress::serve(listener, replica, stop.clone()));
+    let (replica_addr, stop, _replica) = crate::harness::spawn_ingress(&app.settings).await;
 
     let user = 5150;
     for id in 1..=14 {
@@ -66,7 +61,7 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     let jobs = drain_jobs(&app.settings).await;
     let updates: Vec<&str> = jobs
         .iter()
-        .filter(|j| j.kind == ava::worker::TELEGRAM_UPDATE)
+        .filter(|j| j.kind == ava::jobs::TELEGRAM_UPDATE)
         .map(|j| j.id.as_str())
         .collect();
     assert_eq!(
@@ -77,7 +72,7 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     assert!(updates.contains(&"100"));
     let notices: Vec<_> = jobs
         .iter()
-        .filter(|j| j.kind == ava::ingress::RATE_LIMIT_NOTICE)
+        .filter(|j| j.kind == ava::jobs::RATE_LIMIT_NOTICE)
         .collect();
     assert_eq!(notices.len(), 1, "told once per window");
     let notice: Value = serde_json::from_slice(&notices[0].payload).unwrap();
@@ -103,11 +98,11 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
     assert_eq!(recorded, 4, "one row per dropped update");
 
     // The worker delivers the notice politely, through the Bot API.
-    let broker = app.broker().await;
+    let broker = app.broker();
     broker
         .enqueue(
             workers::NewJob::new(
-                ava::ingress::RATE_LIMIT_NOTICE,
+                ava::jobs::RATE_LIMIT_NOTICE,
                 Lane::High,
                 user.to_string(),
                 notices[0].payload.clone(),
@@ -138,7 +133,7 @@ async fn the_inbound_limit_holds_across_replicas_and_tells_the_user_once() {
 
     // Each violation also reaches the hook the Postgres writer plugs into.
     let sink = Arc::new(CollectViolations::default());
-    let acceptor = Acceptor::build(&app.settings)
+    let acceptor = crate::harness::acceptor(&app.settings)
         .await
         .unwrap()
         .with_violation_sink(sink.clone());
@@ -170,9 +165,7 @@ async fn the_inbound_bucket_refills() {
     let mut settings = app.settings.inbound_limit.clone();
     settings.burst = 2;
     settings.refill_per_sec = 5.0;
-    let redis = ava::telegram::limits::connect_redis(app.settings.redis.url.expose())
-        .await
-        .unwrap();
+    let redis = app.backends.redis.clone();
     let limiter = ava::ingress::InboundLimiter::new(redis, &app.settings.redis.prefix, &settings);
     assert_eq!(limiter.take(1).await.unwrap(), Verdict::Allowed);
     assert_eq!(limiter.take(1).await.unwrap(), Verdict::Allowed);

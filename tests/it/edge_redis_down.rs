@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use ava::shutdown::Shutdown;
 use serde_json::Value;
 
 use crate::{
@@ -17,11 +16,7 @@ async fn redis_down_gets_503_within_a_second_and_ready_names_it() {
     let mut redis = OwnRedis::start(7201).await;
     let mut settings = app.settings.clone();
     settings.redis.url = ava::config::Secret::new(redis.url());
-    let router = ava::ingress::router(&settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = Shutdown::new();
-    tokio::spawn(ava::ingress::serve(listener, router, stop.clone()));
+    let (addr, stop, _role) = crate::harness::spawn_ingress(&settings).await;
     let post = |name: &str| {
         app.http
             .post(format!("http://{addr}{}", settings.webhook.path))

@@ -15,7 +15,10 @@ use workers::{Job, Outcome, Runner};
 
 /// Leases (and finishes) every job queued under the settings' prefix, in lease order.
 pub(crate) async fn drain_jobs(settings: &Settings) -> Vec<Job> {
-    let broker = ava::queue::connect(settings).await.expect("broker connects");
+    let broker = ava::app::Backends::connect(settings)
+        .await
+        .expect("backends connect")
+        .queue;
     let executed = Runner::new(broker, |_job: Job| async { Outcome::Done })
         .run_pending()
         .await

@@ -2,7 +2,14 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use ava::{config::Settings, shutdown::Shutdown, worker::Worker};
+use ava::{
+    app::Backends,
+    config::Settings,
+    ingress::{Acceptor, Ingress},
+    scheduler::Scheduler,
+    shutdown::Shutdown,
+    worker::Worker,
+};
 use figment::{Figment, providers::Serialized};
 use serde_json::json;
 use sqlx::PgPool;
@@ -35,10 +42,50 @@ pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
-/// One running AVA: ingress on an ephemeral port, a worker to step, a fake Bot API.
+/// The backends of one more AVA process on `settings` (a second worker, a replica…).
+pub(crate) async fn backends(settings: &Settings) -> Backends {
+    Backends::connect(settings)
+        .await
+        .unwrap_or_else(|e| panic!("backends connect ({e:#}); is Redis up at {}?", redis_url()))
+}
+
+/// A worker process of its own on `settings`.
+pub(crate) async fn worker(settings: &Settings) -> anyhow::Result<Worker> {
+    Worker::new(&Backends::connect(settings).await?, settings)
+}
+
+/// An acceptor of its own (as a separate ingress process has) on `settings`.
+pub(crate) async fn acceptor(settings: &Settings) -> anyhow::Result<Acceptor> {
+    Ok(Acceptor::new(&Backends::connect(settings).await?, settings))
+}
+
+/// A scheduler instance of its own on `settings`.
+pub(crate) async fn scheduler(settings: &Settings, instance: &str) -> anyhow::Result<Scheduler> {
+    Ok(Scheduler::new(
+        &Backends::connect(settings).await?,
+        settings,
+        instance.to_owned(),
+    ))
+}
+
+/// Runs the real `ava ingress` role on `settings` on an ephemeral port, as its own process
+/// would; stop it with the returned [`Shutdown`].
+pub(crate) async fn spawn_ingress(
+    settings: &Settings,
+) -> (SocketAddr, Shutdown, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stop = Shutdown::new();
+    let role = tokio::spawn(ava::ingress::run(settings.clone(), Some(listener), stop.clone()));
+    (addr, stop, role)
+}
+
+/// One running AVA: the real ingress role on an ephemeral port, a worker to step on the same
+/// process' backends, a fake Bot API.
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
     pub(crate) settings: Settings,
+    pub(crate) backends: Backends,
     pub(crate) worker: Worker,
     pub(crate) telegram: MockServer,
     pub(crate) db: PgPool,
@@ -98,11 +145,12 @@ impl TestApp {
         ava::roles::migrate(&settings).await.expect("migrations apply");
 
         let shutdown = Shutdown::new();
-        let router = ava::ingress::router(&settings).await.expect("ingress builds");
+        let backends = backends(&settings).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(ava::ingress::serve(listener, router, shutdown.clone()));
-        let worker = Worker::build(&settings).await.expect("worker builds");
+        let ingress = Ingress::build(&backends, &settings);
+        tokio::spawn(ingress.run(listener, axum::Router::new(), shutdown.clone()));
+        let worker = Worker::new(&backends, &settings).expect("worker builds");
 
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
@@ -122,6 +170,7 @@ impl TestApp {
         Self {
             addr,
             settings,
+            backends,
             worker,
             telegram,
             db,
@@ -144,11 +193,9 @@ impl TestApp {
         req.send().await.expect("webhook reachable").status()
     }
 
-    /// The queue's broker, as every role connects it.
-    pub(crate) async fn broker(&self) -> workers::RedisBroker {
-        ava::queue::connect(&self.settings)
-            .await
-            .expect("the queue's Redis is reachable")
+    /// The queue's broker, on this app's backends.
+    pub(crate) fn broker(&self) -> workers::RedisBroker {
+        self.backends.queue.clone()
     }
 
     /// Every Redis key under this test's prefix.

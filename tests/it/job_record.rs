@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use ava::{
+    jobs,
     ops::dlq::{self, DlqCommand, SelectionArgs},
-    scheduler::jobs,
     store::{DeadLetter, DeadLetterAction, DeadLetterAudit, new_log_key},
     worker::Step,
 };
@@ -114,12 +114,11 @@ async fn a_retried_job_leaves_one_attempt_row_per_attempt() {
         .with_priority(1)
         .mount(&app.telegram)
         .await;
-    let notice = json!({"update_id": 1, "chat_id": 424242001, "text": "slow down"});
+    let notice = json!({"update_id": 1, "chat_id": 424242001, "user_id": 424242001, "text": "slow down"});
     app.broker()
-        .await
         .enqueue(
             NewJob::new(
-                ava::ingress::RATE_LIMIT_NOTICE,
+                ava::jobs::RATE_LIMIT_NOTICE,
                 Lane::High,
                 "424242001",
                 notice.to_string().into_bytes(),
@@ -178,7 +177,7 @@ async fn a_retried_job_leaves_one_attempt_row_per_attempt() {
 #[tokio::test]
 async fn a_permanent_failure_is_an_attempt_and_a_dead_letter_at_once() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
+    let broker = app.broker();
     broker
         .enqueue(
             NewJob::new("no_such_kind", Lane::Normal, "chat-9", br#"{"x": 1}"#.to_vec()).with_id("job-p"),
@@ -249,7 +248,7 @@ async fn a_job_whose_lease_keeps_expiring_is_mirrored_with_its_last_attempt() {
     let config = app.settings.queue.to_config();
     // A consumer that leases and dies, on a clock an hour in the past that moves by hand.
     let clock = Clock::manual(system_now_ms() - 3_600_000);
-    let dying = app.broker().await.with_clock(clock.clone());
+    let dying = app.broker().with_clock(clock.clone());
     dying
         .enqueue(NewJob::new("telegram_update", Lane::Normal, "chat-k", b"{}".to_vec()).with_id("job-k"))
         .await
@@ -267,7 +266,7 @@ async fn a_job_whose_lease_keeps_expiring_is_mirrored_with_its_last_attempt() {
         "no attempt ended, so nothing recorded it yet"
     );
 
-    let broker = app.broker().await;
+    let broker = app.broker();
     mirror(&app, &broker).await;
     let (kind, lane, key, class, attempts_made, status, _, first, last) =
         dead_letter(&app, "job-k").await.expect("mirrored");
@@ -312,7 +311,7 @@ async fn audits(app: &TestApp) -> Vec<AuditRow> {
 async fn dlq_replay_and_purge_are_audited_and_a_dry_run_is_not() {
     let app = TestApp::spawn().await;
     let s = &app.settings;
-    let broker = app.broker().await;
+    let broker = app.broker();
     for id in ["job-a", "job-b"] {
         broker
             .enqueue(NewJob::new("no_such_kind", Lane::Low, id, b"{}".to_vec()).with_id(id))

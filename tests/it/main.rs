@@ -22,6 +22,7 @@ mod edge_webhook_admin;
 mod harness;
 mod job_record;
 mod market_conformance;
+mod one_process;
 mod pg_proxy;
 mod provider_fakes;
 mod providers_chat;

@@ -2,7 +2,7 @@
 //! sends stocks to Alpaca and crypto to Binance, and a cash-secured put is sold on the Alpaca
 //! paper account from Alpaca's own option chain. Only configuration differs from `dev`.
 
-use ava::{config::Secret, worker::Worker};
+use ava::config::Secret;
 
 use crate::{
     chat::{button, last_sent_contains, message, mount_bot_methods, say, settings_with, tap},
@@ -23,7 +23,7 @@ async fn compare_and_price_route_stocks_to_alpaca_and_crypto_to_binance() {
         s.market_data.alpaca.secret_key = Secret::new(SECRET_KEY);
         s.market_data.binance.base_url = binance.uri();
     });
-    let worker = Worker::build(&settings).await.unwrap();
+    let worker = crate::harness::worker(&settings).await.unwrap();
 
     say(&app, &worker, message(610_001, "/compare AAPL BTC")).await;
     let table = last_sent_contains(&app, "AAPL").await;
@@ -75,7 +75,7 @@ async fn a_cash_secured_put_is_sold_on_alpaca_from_alpacas_chain() {
         // The sample account already holds AAPL; the concentration check is not under test.
         s.trading.max_position_share = 1.0;
     });
-    let worker = Worker::build(&settings).await.unwrap();
+    let worker = crate::harness::worker(&settings).await.unwrap();
 
     say(&app, &worker, message(620_001, "analyze a stock")).await;
     say(&app, &worker, message(620_002, "AAPL")).await;
@@ -123,7 +123,7 @@ async fn the_last_bar_takes_the_quotes_price_when_the_daily_bar_lags() {
         s.market_data.alpaca.key_id = Secret::new(KEY_ID);
         s.market_data.alpaca.secret_key = Secret::new(SECRET_KEY);
     });
-    let worker = Worker::build(&settings).await.unwrap();
+    let worker = crate::harness::worker(&settings).await.unwrap();
     say(&app, &worker, message(630_001, "/price AAPL")).await;
     last_sent_contains(&app, "$278.40").await;
     say(&app, &worker, message(630_002, "/compare AAPL MSFT")).await;

@@ -45,9 +45,7 @@ async fn counting_fake(refuse: usize) -> (MockServer, Counting) {
 
 /// A "worker": its own Redis connection, its own limiter, its own client.
 async fn worker(app: &TestApp, server: &MockServer, rate: u32) -> BinanceMarket {
-    let conn = redis::Client::open(app.settings.redis.url.expose())
-        .unwrap()
-        .get_multiplexed_async_connection()
+    let conn = workers::RedisConn::connect_url(app.settings.redis.url.expose())
         .await
         .expect("Redis at redis.url (start one: redis-server --port 6379)");
     let limiter = RateLimiter::new(conn, &app.settings.redis.prefix, "binance", rate);

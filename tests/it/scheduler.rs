@@ -2,17 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use ava::scheduler::{Scheduler, TickReport};
+use ava::scheduler::TickReport;
 
 use crate::harness::TestApp;
 
 #[tokio::test]
 async fn two_schedulers_fire_each_tick_exactly_once() {
     let app = TestApp::spawn().await;
-    let mut a = Scheduler::build(&app.settings, "scheduler-a".into())
+    let mut a = crate::harness::scheduler(&app.settings, "scheduler-a")
         .await
         .unwrap();
-    let mut b = Scheduler::build(&app.settings, "scheduler-b".into())
+    let mut b = crate::harness::scheduler(&app.settings, "scheduler-b")
         .await
         .unwrap();
     // An hour-aligned start, so the expected slots are easy to count.
@@ -40,7 +40,7 @@ async fn two_schedulers_fire_each_tick_exactly_once() {
     assert_eq!(a_after, TickReport::Follower);
     b.tick(t0 + 6 * minute).await.unwrap();
 
-    let broker = app.broker().await;
+    let broker = app.broker();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let executed = workers::Runner::new(broker, |_job: workers::Job| async { workers::Outcome::Done })
         .run_pending()
@@ -67,7 +67,7 @@ async fn two_schedulers_fire_each_tick_exactly_once() {
 #[tokio::test]
 async fn the_data_collector_records_watched_symbols_for_history() {
     let app = TestApp::spawn().await;
-    let mut scheduler = Scheduler::build(&app.settings, "collector-test".into())
+    let mut scheduler = crate::harness::scheduler(&app.settings, "collector-test")
         .await
         .unwrap();
     scheduler

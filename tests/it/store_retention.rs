@@ -44,14 +44,14 @@ async fn the_scheduled_retention_job_applies_the_periods() {
     app.worker.log().flush().await;
 
     // What the scheduler enqueues once an hour; the worker runs it like any job.
-    let broker = app.broker().await;
-    let tick = ava::scheduler::jobs::Tick {
+    let broker = app.broker();
+    let tick = ava::jobs::Tick {
         at_ms: now.timestamp_millis() as u64,
     };
     workers::Broker::enqueue(
         &broker,
         workers::NewJob::new(
-            ava::scheduler::jobs::RETENTION,
+            ava::jobs::RETENTION,
             workers::Lane::Low,
             "scheduler",
             serde_json::to_vec(&tick).unwrap(),

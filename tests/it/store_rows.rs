@@ -23,9 +23,10 @@ use crate::harness::{SECRET, TestApp, fixture};
 
 /// A spool handle on the app's own Redis keys, as another process would see them.
 async fn spool_of(app: &TestApp) -> Spool {
-    Spool::connect(&crate::harness::redis_url(), &app.settings.redis.prefix, 1_000)
+    let redis = workers::RedisConn::connect_url(&crate::harness::redis_url())
         .await
-        .expect("spool connects")
+        .expect("Redis is reachable");
+    Spool::new(redis, &app.settings.redis.prefix, 1_000)
 }
 
 #[tokio::test]

@@ -102,8 +102,9 @@ async fn only_the_drainer_holding_the_lock_trims_the_spool() {
     let app = TestApp::spawn().await;
     let url = crate::harness::redis_url();
     let prefix = &app.settings.redis.prefix;
-    let first = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
-    let second = ava::store::Spool::connect(&url, prefix, 100).await.unwrap();
+    let conn = || async { workers::RedisConn::connect_url(&url).await.unwrap() };
+    let first = ava::store::Spool::new(conn().await, prefix, 100);
+    let second = ava::store::Spool::new(conn().await, prefix, 100);
     let rows: Vec<ava::store::LogRow> = (0..3).map(|n| violation(n).into()).collect();
     assert_eq!(first.append(&rows).await.unwrap(), 3);
 

@@ -19,7 +19,7 @@ async fn the_worker_role_replies_serves_metrics_and_stops_on_shutdown() {
     settings.worker.metrics_addr = format!("127.0.0.1:{port}");
     settings.worker.concurrency = 2;
     let stop = Shutdown::new();
-    let role = tokio::spawn(ava::worker::run(settings, stop.clone()));
+    let role = tokio::spawn(ava::worker::run(settings, None, stop.clone()));
 
     assert_eq!(
         app.post_update(fixture("message_start.json"), Some(SECRET)).await,

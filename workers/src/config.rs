@@ -84,9 +84,8 @@ impl QueueConfig {
                 "must be above zero and at most half of lease_duration",
             );
         }
-        if self.dedupe_window < Duration::from_secs(24 * 3600) {
-            // Telegram keeps undelivered updates 24 h; a shorter window lets redeliveries through.
-            return problem("dedupe_window", "must be at least 24 h");
+        if self.dedupe_window.is_zero() {
+            return problem("dedupe_window", "must be above zero");
         }
         if self.batch_size == 0 || self.batch_size > 1000 {
             return problem("batch_size", "must be between 1 and 1000");

@@ -36,7 +36,7 @@ pub use dead_letter::{
 };
 pub use job::{Enqueued, Job, Lane, NewJob, Outcome};
 pub use memory::MemoryBroker;
-pub use redis::{RedisBroker, RedisTarget};
+pub use redis::{RedisBroker, RedisConn, RedisTarget};
 pub use runner::{AttemptHook, Executed, Runner};
 
 /// Errors the broker reports to its callers.

@@ -15,8 +15,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use redis::Value;
 use tokio::sync::Mutex;
 
-use conn::Conn;
-pub use conn::RedisTarget;
+pub use conn::{RedisConn, RedisTarget};
 
 use crate::{
     Ack, Broker, BrokerError, Clock, DeadLetter, Enqueued, Lane, LaneStats, Leased, NewJob, QueueConfig,
@@ -29,9 +28,10 @@ use crate::{
 #[derive(Clone)]
 pub struct RedisBroker {
     target: RedisTarget,
-    conn: Conn,
+    /// The process' shared, reconnecting handle.
+    conn: RedisConn,
     /// The dedicated connection idle consumers block on; `None` after a wait was cut short.
-    waiter: Arc<Mutex<Option<Conn>>>,
+    waiter: Arc<Mutex<Option<RedisConn>>>,
     base: Arc<str>,
     config: QueueConfig,
     clock: Clock,
@@ -49,6 +49,18 @@ impl RedisBroker {
         prefix: &str,
         config: QueueConfig,
     ) -> Result<Self, BrokerError> {
+        let conn = RedisConn::connect(&target).await?;
+        Self::with_conn(conn, target, prefix, config)
+    }
+
+    /// A broker over an existing handle (the process' shared one); `target` is where that handle
+    /// points, used to open the separate connection that idle consumers block on.
+    pub fn with_conn(
+        conn: RedisConn,
+        target: RedisTarget,
+        prefix: &str,
+        config: QueueConfig,
+    ) -> Result<Self, BrokerError> {
         config
             .validate()
             .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
@@ -57,7 +69,6 @@ impl RedisBroker {
                 "prefix {prefix:?} must be non-empty and without braces"
             )));
         }
-        let conn = Conn::open(&target, Some(Duration::from_secs(5))).await?;
         Ok(Self {
             target,
             conn,
@@ -66,6 +77,11 @@ impl RedisBroker {
             config,
             clock: Clock::System,
         })
+    }
+
+    /// The shared handle this broker sends its commands on.
+    pub fn conn(&self) -> &RedisConn {
+        &self.conn
     }
 
     /// Uses `clock` for due times and leases (tests pass a manual clock).
@@ -203,7 +219,7 @@ impl Broker for RedisBroker {
         let mut shared = self.waiter.try_lock().ok();
         let mut conn = match shared.as_mut().and_then(|slot| slot.take()) {
             Some(conn) => conn,
-            None => Conn::open(&self.target, None).await?,
+            None => RedisConn::blocking(&self.target).await?,
         };
         // Redis checks blocking timeouts on its 100 ms cron tick, so the server-side timeout is
         // only a backstop; the precise deadline is ours. When it fires first, the connection is

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use workers::{Broker, Job, Outcome};
 
-use super::{
-    Worker,
-    job_record::{at, expired_attempt, mirrored_dead_letter},
+use crate::{
+    store::batch::is_unavailable,
+    worker::{
+        Worker,
+        job_record::{at, expired_attempt, mirrored_dead_letter},
+    },
 };
-use crate::store::batch::is_unavailable;
 
 /// Dead letters compared with Postgres per round trip.
 const CHUNK: usize = 500;
