@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use workers::{RedisBroker, RedisConn, RedisTarget};
 
 use crate::{
-    config::Settings,
+    config::{OutboundLimitSettings, Settings, TelegramSettings},
     store::{self, LogWriter, Spool, Store},
     telegram::{BotApi, Outbound, OutboundLimiter},
 };
@@ -62,12 +62,12 @@ impl Backends {
     }
 
     /// The Bot API client behind the outbound limits shared through this process' Redis.
-    pub fn outbound(&self, settings: &Settings) -> anyhow::Result<Outbound> {
-        let limiter = OutboundLimiter::new(self.redis.clone(), &self.prefix, &settings.outbound_limit);
-        Ok(Outbound::new(
-            BotApi::new(&settings.telegram)?,
-            limiter,
-            &settings.outbound_limit,
-        ))
+    pub fn outbound(
+        &self,
+        telegram: &TelegramSettings,
+        limits: &OutboundLimitSettings,
+    ) -> anyhow::Result<Outbound> {
+        let limiter = OutboundLimiter::new(self.redis.clone(), &self.prefix, limits);
+        Ok(Outbound::new(BotApi::new(telegram)?, limiter, limits))
     }
 }

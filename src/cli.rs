@@ -40,6 +40,17 @@ pub enum Command {
     /// The dead-letter queue: list, show, replay, purge, stats.
     #[command(subcommand)]
     Dlq(ops::dlq::DlqCommand),
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `ava config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Prints the effective configuration, every secret redacted, each key with its source
+    /// (default, file, env).
+    Show,
 }
 
 /// `ava webhook …`
@@ -60,8 +71,17 @@ pub enum WebhookCommand {
 /// Parses the command line, loads settings and runs the chosen role.
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Config(ConfigCommand::Show) = cli.command {
+        // Before logging starts: this prints to stdout and runs nothing.
+        print!("{}", crate::config::show(cli.config.as_deref())?);
+        return Ok(());
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
-    telemetry::init(&settings.log);
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::Dev) {
+        roles::quiet_dev_logs(&mut log);
+    }
+    telemetry::init(&log)?;
     let shutdown = shutdown::on_signals();
     match cli.command {
         Command::Ingress => ingress::run(settings, None, shutdown).await,
@@ -88,5 +108,6 @@ pub async fn main() -> anyhow::Result<()> {
             print!("{}", ops::dlq::run(&settings, command).await?);
             Ok(())
         }
+        Command::Config(ConfigCommand::Show) => unreachable!("handled before settings load"),
     }
 }

@@ -12,6 +12,22 @@ use super::{ConfigError, Secret, invalid};
 pub struct HttpSettings {
     /// Listen address.
     pub addr: SocketAddr,
+    /// Where the ingress serves `GET /metrics` instead of `addr`, so the port Telegram reaches
+    /// need not expose it (e.g. `127.0.0.1:9100`). Empty: on `addr`.
+    #[serde(default)]
+    pub metrics_addr: String,
+}
+
+impl HttpSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !self.metrics_addr.is_empty() && self.metrics_addr.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "http.metrics_addr",
+                "must be an address like 127.0.0.1:9100, or empty",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[redis]`
@@ -88,6 +104,13 @@ impl LogSettings {
         if !matches!(self.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
+        // A directive that does not parse would otherwise silently turn logging off.
+        crate::telemetry::parse_filter(&self.filter).map_err(|e| {
+            invalid(
+                "log.filter",
+                &format!("{e} (e.g. \"info\" or \"warn,ava=debug\")"),
+            )
+        })?;
         Ok(())
     }
 }

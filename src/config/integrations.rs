@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{
     ConfigError, Secret, invalid,
-    providers::{AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings, require_live_broker_access},
+    providers::{AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings},
 };
 
 /// Market data providers AVA has, for `market_data.provider` and `market_data.providers`.
@@ -139,7 +139,7 @@ pub struct BrokerSettings {
     /// `paper` (accounts, orders and positions in Postgres) or `alpaca`.
     pub provider: String,
     /// `paper` or `live`: which Alpaca endpoint `broker.alpaca.base_url` defaults to. `live`
-    /// starts only behind an allowlist (see [`require_live_broker_access`]).
+    /// starts only behind an allowlist (`Settings::check_live_trading_access`).
     pub mode: String,
     /// Broker requests per second shared by every worker.
     pub rate_per_sec: u32,
@@ -170,11 +170,9 @@ impl BrokerSettings {
         if self.rate_per_sec == 0 {
             return Err(invalid("broker.rate_per_sec", "must be at least 1"));
         }
+        // `live` behind an allowlist is checked with the access section:
+        // `Settings::check_live_trading_access`.
         self.alpaca.validate(self.provider == "alpaca")?;
-        if self.provider == "alpaca" {
-            // The `access` section is not part of the settings yet: until it is, live is refused.
-            require_live_broker_access(&self.mode, None)?;
-        }
         self.guard().validate([
             "broker.timeout_ms",
             "broker.breaker_failures",

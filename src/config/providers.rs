@@ -126,59 +126,9 @@ fn require_url(key: &'static str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// What access control a live broker sees: the `access` section's mode and how many traders it
-/// lists. The `access` section belongs to another change; until it lands, callers pass `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccessSummary<'a> {
-    /// `access.mode`.
-    pub mode: &'a str,
-    /// Traders on the allowlist.
-    pub traders: usize,
-}
-
-/// A live broker trades real money for whoever can talk to the bot, so it starts only behind an
-/// allowlist that names at least one trader. Paper mode needs nothing.
-pub fn require_live_broker_access(mode: &str, access: Option<AccessSummary<'_>>) -> Result<(), ConfigError> {
-    if mode != "live" {
-        return Ok(());
-    }
-    match access {
-        Some(AccessSummary {
-            mode: "allowlist",
-            traders,
-        }) if traders > 0 => Ok(()),
-        _ => Err(invalid(
-            "broker.mode",
-            "\"live\" requires access.mode = \"allowlist\" with at least one trader listed",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_live_broker_needs_an_allowlist_with_a_trader() {
-        assert!(require_live_broker_access("paper", None).is_ok());
-        let err = require_live_broker_access("live", None).unwrap_err().to_string();
-        assert!(err.contains("broker.mode") && err.contains("allowlist"), "{err}");
-        let open = AccessSummary {
-            mode: "open",
-            traders: 3,
-        };
-        assert!(require_live_broker_access("live", Some(open)).is_err());
-        let empty = AccessSummary {
-            mode: "allowlist",
-            traders: 0,
-        };
-        assert!(require_live_broker_access("live", Some(empty)).is_err());
-        let listed = AccessSummary {
-            mode: "allowlist",
-            traders: 1,
-        };
-        assert!(require_live_broker_access("live", Some(listed)).is_ok());
-    }
 
     #[test]
     fn the_broker_url_follows_the_mode_unless_set() {

@@ -31,6 +31,12 @@ pub struct QueueSettings {
     pub dedupe_window_hours: u64,
     /// Most jobs leased or acknowledged per round trip.
     pub batch_size: usize,
+    /// Longest a job attempt may run, seconds, before it is cancelled and retried.
+    pub job_timeout_secs: u64,
+    /// Longest `RetryAfter` may defer a job from its first attempt, seconds.
+    pub max_defer_secs: u64,
+    /// Days a dead letter is kept in Redis.
+    pub dead_letter_ttl_days: u64,
 }
 
 impl QueueSettings {
@@ -45,6 +51,9 @@ impl QueueSettings {
             heartbeat_interval: Duration::from_millis(self.heartbeat_ms),
             dedupe_window: Duration::from_secs(self.dedupe_window_hours.saturating_mul(3600)),
             batch_size: self.batch_size,
+            job_timeout: Duration::from_secs(self.job_timeout_secs),
+            max_defer: Duration::from_secs(self.max_defer_secs),
+            dead_letter_ttl: Duration::from_secs(self.dead_letter_ttl_days.saturating_mul(24 * 3600)),
         }
     }
 
@@ -66,9 +75,23 @@ impl QueueSettings {
                 "heartbeat_interval" => "queue.heartbeat_ms",
                 "dedupe_window" => "queue.dedupe_window_hours",
                 "batch_size" => "queue.batch_size",
+                "job_timeout" => "queue.job_timeout_secs",
+                "max_defer" => "queue.max_defer_secs",
+                "dead_letter_ttl" => "queue.dead_letter_ttl_days",
                 _ => "queue",
             };
-            invalid(key, &problem.problem)
+            // The runtime names its own fields; say them as the keys an operator sets.
+            let mut text = problem.problem.to_owned();
+            for (field, key) in [
+                ("lease_duration", "queue.lease_ms"),
+                ("heartbeat_interval", "queue.heartbeat_ms"),
+                ("backoff_base", "queue.backoff_base_ms"),
+                ("backoff_cap", "queue.backoff_cap_ms"),
+                ("dedupe_window", "queue.dedupe_window_hours"),
+            ] {
+                text = text.replace(field, key);
+            }
+            invalid(key, &text)
         })
     }
 }

@@ -44,6 +44,8 @@ pub struct RetentionDays {
     pub dead_letter_audit: u32,
     /// `rate_limit_violations`, by at.
     pub rate_limit_violations: u32,
+    /// `access_denied`, by at.
+    pub access_denied: u32,
 }
 
 impl StoreSettings {

@@ -35,6 +35,8 @@ pub enum Command {
     Analyze(Option<String>),
     /// /buy SYMBOL QTY
     Buy(String, u32),
+    /// /stats (operators only)
+    Stats,
     /// Anything else.
     Unknown(String),
 }
@@ -43,7 +45,16 @@ pub enum Command {
 pub fn parse(name: &str, args: &str) -> Result<Command, &'static str> {
     let words: Vec<&str> = args.split_whitespace().collect();
     Ok(match name {
-        "start" => Command::Start,
+        // A deep link's payload (`t.me/bot?start=buy-AAPL-1`) picks up where a group left off.
+        "start" => match words.as_slice() {
+            [payload] => match payload.split('-').collect::<Vec<_>>().as_slice() {
+                ["buy", s, q] => parse("buy", &format!("{s} {q}")).unwrap_or(Command::Start),
+                ["analyze", s] => parse("analyze", s).unwrap_or(Command::Start),
+                _ => Command::Start,
+            },
+            _ => Command::Start,
+        },
+        "stats" => Command::Stats,
         "help" => Command::Help,
         "cancel" | "stop" => Command::Cancel,
         "status" => Command::Status,
@@ -181,5 +192,12 @@ mod tests {
         assert_eq!(parse("buy", "AAPL 10"), Ok(Command::Buy("AAPL".into(), 10)));
         assert_eq!(parse("buy", "AAPL ten"), Err(usage::BUY));
         assert_eq!(parse("frobnicate", ""), Ok(Command::Unknown("frobnicate".into())));
+        assert_eq!(parse("start", "buy-AAPL-1"), Ok(Command::Buy("AAPL".into(), 1)));
+        assert_eq!(
+            parse("start", "analyze-MSFT"),
+            Ok(Command::Analyze(Some("MSFT".into())))
+        );
+        assert_eq!(parse("start", "buy-AAPL-x"), Ok(Command::Start));
+        assert_eq!(parse("start", ""), Ok(Command::Start));
     }
 }

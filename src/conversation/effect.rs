@@ -150,6 +150,8 @@ pub enum Request {
     },
     /// External services' health → `Event::Status`.
     Status,
+    /// Operator figures of the last day → `Event::Stats`.
+    Stats,
 }
 
 /// One thing for the worker to do.

@@ -144,6 +144,11 @@ pub enum Event {
         /// Breaker states.
         services: Vec<ServiceHealth>,
     },
+    /// Answer to `Request::Stats`.
+    Stats {
+        /// (what, count) over the last 24 hours.
+        rows: Vec<(String, i64)>,
+    },
 }
 
 impl Event {
@@ -166,6 +171,7 @@ impl Event {
             Event::Alerts { .. } => "alerts",
             Event::AlertChanged { .. } => "alert_changed",
             Event::Status { .. } => "status",
+            Event::Stats { .. } => "stats",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! carries out the [`Effect`]s: Telegram calls, and [`Request`]s whose results it feeds back as
 //! the next event (quotes, analysis, risk checks, orders, alerts).
 
+pub mod access;
 pub mod alerts;
 pub mod commands;
 mod effect;
@@ -17,8 +18,11 @@ mod views;
 mod workflows;
 
 #[cfg(test)]
+mod access_test;
+#[cfg(test)]
 mod table_test;
 
+pub use access::{Actor, Attempt, Denial, Guarded, Policy, Starter, guarded_step};
 pub use alerts::{Alert, AlertChange, Direction};
 pub use effect::{Button, Effect, QuotePurpose, Reply, Request, SeriesPurpose};
 pub use event::{Event, Fetched, Media, PortfolioView};

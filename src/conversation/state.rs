@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::strategy::Strategy;
+use super::{access::Starter, strategy::Strategy};
 use crate::integrations::OrderRequest;
 
 /// A chat's conversation state, stored per chat in Redis.
@@ -40,6 +40,10 @@ pub struct Proposal {
     pub key: String,
     /// The strategy it came from, if an analysis.
     pub strategy: Option<Strategy>,
+    /// Who asked for it: only they may confirm or cancel it. Set by the access rules; absent in
+    /// proposals saved before there were any.
+    #[serde(default)]
+    pub starter: Option<Starter>,
 }
 
 impl State {

@@ -55,6 +55,7 @@ fn on_command(state: State, name: &str, args: &str) -> (State, Vec<Effect>) {
         ),
         Command::Help => (state, vec![Effect::send(text::HELP)]),
         Command::Status => request(Request::Status),
+        Command::Stats => request(Request::Stats),
         Command::Portfolio => request(Request::Portfolio),
         Command::Price(symbol) => request(Request::Quote {
             symbol,
@@ -208,6 +209,13 @@ fn on_answer(state: State, event: Event) -> (State, Vec<Effect>) {
         Event::Status { services } => {
             let reply = views::status(&state, &services);
             (state, vec![reply])
+        }
+        Event::Stats { rows } => {
+            let lines: Vec<String> = rows.iter().map(|(what, n)| format!("{what}: {n}")).collect();
+            (
+                state,
+                vec![Effect::send(format!("📊 Last 24 hours\n{}", lines.join("\n")))],
+            )
         }
         // User input is handled in `step`; listed so a new event kind cannot be forgotten.
         Event::Command { .. }

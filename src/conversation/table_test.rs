@@ -44,6 +44,7 @@ fn states() -> [(&'static str, State); 4] {
                     order: order(),
                     key: "k1".into(),
                     strategy: Some(Strategy::CashSecuredPut),
+                    starter: None,
                 },
             },
         ),

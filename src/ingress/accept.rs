@@ -13,7 +13,7 @@ use workers::{Broker, Enqueued, Lane, NewJob, RedisBroker};
 use super::inbound_limit::{InboundLimiter, Verdict};
 use crate::{
     app::Backends,
-    config::Settings,
+    config::{InboundLimitSettings, IngressSettings, LaneRules},
     jobs::{self, Payload, RateLimitNotice},
     ops::metrics as m,
     telegram::Envelope,
@@ -120,7 +120,7 @@ pub trait ViolationSink: Send + Sync + 'static {
 pub struct Acceptor {
     broker: RedisBroker,
     inbound: Option<InboundLimiter>,
-    rules: Arc<crate::config::LaneRules>,
+    rules: Arc<LaneRules>,
     accepted_kinds: Arc<[String]>,
     timeout: Duration,
     notice_text: Arc<str>,
@@ -128,19 +128,25 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// An acceptor on the process' queue and Redis handle, with the ingress' rules.
-    pub fn new(backends: &Backends, settings: &Settings) -> Self {
-        let inbound = settings
-            .inbound_limit
+    /// An acceptor on the process' queue and Redis handle, with the ingress' rules: which kinds
+    /// it takes and how long it waits for Redis (`[ingress]`), the lanes (`[lanes]`) and the
+    /// per-user limit (`[inbound_limit]`).
+    pub fn new(
+        backends: &Backends,
+        ingress: &IngressSettings,
+        lanes: &LaneRules,
+        inbound_limit: &InboundLimitSettings,
+    ) -> Self {
+        let inbound = inbound_limit
             .enabled
-            .then(|| InboundLimiter::new(backends.redis.clone(), backends.prefix(), &settings.inbound_limit));
+            .then(|| InboundLimiter::new(backends.redis.clone(), backends.prefix(), inbound_limit));
         Self {
             broker: backends.queue.clone(),
             inbound,
-            rules: Arc::new(settings.lanes.clone()),
-            accepted_kinds: settings.ingress.accepted_kinds.clone().into(),
-            timeout: Duration::from_millis(settings.ingress.enqueue_timeout_ms),
-            notice_text: settings.inbound_limit.notice_text.as_str().into(),
+            rules: Arc::new(lanes.clone()),
+            accepted_kinds: ingress.accepted_kinds.clone().into(),
+            timeout: Duration::from_millis(ingress.enqueue_timeout_ms),
+            notice_text: inbound_limit.notice_text.as_str().into(),
             violations: None,
         }
     }

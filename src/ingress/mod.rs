@@ -58,8 +58,13 @@ impl Ingress {
     /// the process' log writer.
     pub fn build(backends: &Backends, settings: &Settings) -> Self {
         crate::ops::metrics::install();
-        let acceptor = Acceptor::new(backends, settings)
-            .with_violation_sink(Arc::new(RecordedViolations::new(backends.log.clone())));
+        let acceptor = Acceptor::new(
+            backends,
+            &settings.ingress,
+            &settings.lanes,
+            &settings.inbound_limit,
+        )
+        .with_violation_sink(Arc::new(RecordedViolations::new(backends.log.clone())));
         let state = IngressState {
             acceptor: acceptor.clone(),
             secret: Arc::from(settings.webhook.secret.expose()),
@@ -79,12 +84,15 @@ impl Ingress {
         &self.acceptor
     }
 
-    /// The routes: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`.
+    /// The routes: the webhook path (in webhook mode), `/health`, `/ready` and `/metrics`
+    /// (unless `http.metrics_addr` moves it to a listener of its own).
     pub fn router(&self) -> Router {
         let mut router = Router::new()
             .route("/health", get(health::health))
-            .route("/ready", get(health::ready))
-            .route("/metrics", get(crate::ops::metrics::handler));
+            .route("/ready", get(health::ready));
+        if self.settings.http.metrics_addr.is_empty() {
+            router = router.route("/metrics", get(crate::ops::metrics::handler));
+        }
         if self.settings.ingress.mode == IngressMode::Webhook {
             router = router.route(&self.settings.webhook.path, post(webhook::receive));
         }
@@ -94,10 +102,15 @@ impl Ingress {
     /// Serves HTTP on `listener` (its routes plus `extra`, e.g. `dev`'s emulator) and, in polling
     /// mode, runs the getUpdates poller, until `shutdown`; then drains for `ingress.drain_secs`.
     pub async fn run(self, listener: TcpListener, extra: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+        // `/metrics` apart, where Telegram does not reach (`http.metrics_addr`).
+        let metrics = match self.settings.http.metrics_addr.as_str() {
+            "" => None,
+            addr => Some(crate::ops::metrics::serve_on(addr, "http.metrics_addr", shutdown.clone()).await?),
+        };
         let drain = Duration::from_secs(self.settings.ingress.drain_secs);
         let addr = listener.local_addr()?;
         let serve = serve_draining(listener, self.router().merge(extra), shutdown.clone(), drain);
-        match self.settings.ingress.mode {
+        let served = match self.settings.ingress.mode {
             IngressMode::Webhook => {
                 tracing::info!(%addr, path = %self.settings.webhook.path, "ingress listening for webhooks");
                 serve.await
@@ -107,7 +120,11 @@ impl Ingress {
                 let poll = polling::run(&self.settings, self.acceptor.clone(), shutdown);
                 tokio::try_join!(serve, poll).map(|_| ())
             }
+        };
+        if let Some(metrics) = metrics {
+            metrics.await??;
         }
+        served
     }
 }
 

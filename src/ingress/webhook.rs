@@ -1,6 +1,8 @@
 //! `POST <webhook.path>`: secret → size → [`Acceptor::accept`]; 2xx only once the update is
 //! durably queued (or deliberately dropped).
 
+use std::time::Duration;
+
 use axum::{
     Json,
     body::Body,
@@ -16,6 +18,7 @@ use super::{
     accept::{AcceptError, Source},
     error::HttpError,
 };
+use crate::ops::throttle::Throttle;
 
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
@@ -48,10 +51,24 @@ pub(super) async fn receive(
         Err(_) => return Err(HttpError::BadRequest),
     };
     match state.acceptor.accept(&bytes, Source::Webhook).await {
-        Ok(accepted) => Ok(Json(json!({ "ok": true, "result": accepted.label() }))),
+        Ok(accepted) => {
+            let mut answer = json!({ "ok": true, "result": accepted.label() });
+            // Someone re-posting a hand-written update wonders why nothing happens: say why.
+            if let super::accept::Accepted::Duplicate { update_id } = accepted {
+                answer["description"] = json!(format!(
+                    "update_id {update_id} was already received and is not processed twice \
+                     (queue.dedupe_window_hours); send the next update with a new update_id"
+                ));
+            }
+            Ok(Json(answer))
+        }
         Err(AcceptError::Malformed(_)) => Err(HttpError::BadRequest),
         Err(AcceptError::Unavailable(e)) => {
-            tracing::error!(error = %e, "cannot queue update; answering 503 so Telegram retries");
+            // Every update fails the same way while Redis is away: say so once per interval.
+            static SAID: Throttle = Throttle::new(Duration::from_secs(10));
+            if let Some(held) = SAID.check() {
+                tracing::error!(error = %e, similar_since_last = held, "cannot queue update; answering 503 so Telegram retries");
+            }
             Err(HttpError::Unavailable)
         }
     }

@@ -60,7 +60,8 @@ pub struct FilterArgs {
     /// Only this lane (high, normal, low).
     #[arg(long, value_parser = parse_lane)]
     pub lane: Option<Lane>,
-    /// Only this error class (permanent, retries_exhausted, panic, lease_expired).
+    /// Only this error class (permanent, retries_exhausted, panic, lease_expired,
+    /// deferred_too_long).
     #[arg(long)]
     pub class: Option<String>,
     /// Only those whose error contains this text (case-insensitive).

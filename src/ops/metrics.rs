@@ -29,6 +29,8 @@ pub const TELEGRAM_PAUSES: &str = "ava_telegram_pauses_total";
 pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
 /// getUpdates failures. Label: `reason`.
 pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
+/// Refused attempts (access control). Label: `action` (view|trade|group_trade|confirm|admin).
+pub const ACCESS_DENIED: &str = "ava_access_denied_total";
 
 /// Every metric AVA exports, from every module's catalogue: what dashboards and alert rules may
 /// query (a test checks `dashboards/` and `config/prometheus/` against it).
@@ -43,6 +45,7 @@ pub const CATALOGUE: &[&str] = &[
     TELEGRAM_PAUSES,
     BLOCKED_CHAT_SKIPS,
     POLLING_ERRORS,
+    ACCESS_DENIED,
     workers::metrics::QUEUE_DEPTH,
     workers::metrics::QUEUE_OLDEST_AGE,
     workers::metrics::QUEUE_IN_FLIGHT,
@@ -157,6 +160,27 @@ fn describe() {
         "Sends skipped because the chat blocked the bot."
     );
     describe_counter!(POLLING_ERRORS, "getUpdates failures, by reason.");
+    describe_counter!(
+        ACCESS_DENIED,
+        "Attempts refused by access control, by action (view, trade, group_trade, confirm, admin)."
+    );
+    // Every series from zero, so rate() and increase() see the first refusal.
+    for attempt in crate::conversation::Attempt::ALL {
+        metrics::counter!(ACCESS_DENIED, "action" => attempt.as_str()).increment(0);
+    }
+}
+
+/// Serves `GET /metrics` alone on `addr` until `shutdown` (`key` names the setting, for the error).
+pub async fn serve_on(
+    addr: &str,
+    key: &str,
+    shutdown: crate::shutdown::Shutdown,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {key} {addr}: {e}"))?;
+    tracing::info!(%addr, "serving /metrics");
+    Ok(tokio::spawn(crate::ingress::serve(listener, router(), shutdown)))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::{
     app::Backends,
     config::Settings,
     jobs::{Kind, Tick},
+    ops::throttle::Throttle,
     shutdown::Shutdown,
 };
 
@@ -139,6 +140,7 @@ pub async fn run_on(backends: &Backends, settings: &Settings, shutdown: Shutdown
     let mut scheduler = Scheduler::new(backends, settings, instance.clone());
     tracing::info!(%instance, "scheduler running");
     let mut led = false;
+    let failures = Throttle::new(Duration::from_secs(10));
     let mut interval = tokio::time::interval(Duration::from_millis(settings.scheduler.tick_ms));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -154,7 +156,12 @@ pub async fn run_on(backends: &Backends, settings: &Settings, shutdown: Shutdown
                     led = leading;
                 }
             }
-            Err(e) => tracing::error!(error = %e, "scheduler tick failed; trying again next tick"),
+            Err(e) => {
+                // A tick fails every `tick_ms` while Redis is away: say so once per interval.
+                if let Some(held) = failures.check() {
+                    tracing::error!(error = %e, similar_since_last = held, "scheduler tick failed; trying again next tick");
+                }
+            }
         }
     }
     if let Err(e) = scheduler.resign().await {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::rows::AccessDenied;
 use super::rows::{
     ConversationTransition, DeadLetter, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow, OutboundLogRow,
     RateLimitViolation, UserBlocked, UserSeen,
@@ -61,7 +62,8 @@ async fn write_kinds(conn: &mut PgConnection, by_kind: &Kinds<'_>) -> Result<(),
     insert_job_attempts(conn, &by_kind.job_attempts).await?;
     upsert_dead_letters(conn, &by_kind.dead_letters).await?;
     insert_audits(conn, &by_kind.audits).await?;
-    insert_violations(conn, &by_kind.violations).await
+    insert_violations(conn, &by_kind.violations).await?;
+    insert_denials(conn, &by_kind.denials).await
 }
 
 #[derive(Default)]
@@ -75,6 +77,7 @@ struct Kinds<'a> {
     dead_letters: Vec<&'a DeadLetter>,
     audits: Vec<&'a DeadLetterAudit>,
     violations: Vec<&'a RateLimitViolation>,
+    denials: Vec<&'a AccessDenied>,
 }
 
 impl<'a> Kinds<'a> {
@@ -89,6 +92,7 @@ impl<'a> Kinds<'a> {
             self.job_attempts.is_empty(),
             self.dead_letters.is_empty(),
             self.violations.is_empty(),
+            self.denials.is_empty(),
         ]
         .iter()
         .filter(|empty| !**empty)
@@ -108,6 +112,7 @@ impl<'a> Kinds<'a> {
             LogRow::DeadLetter(r) => self.dead_letters.push(r),
             LogRow::DeadLetterAudit(r) => self.audits.push(r),
             LogRow::RateLimitViolation(r) => self.violations.push(r),
+            LogRow::AccessDenied(r) => self.denials.push(r),
         }
     }
 }
@@ -399,6 +404,27 @@ async fn insert_violations(conn: &mut PgConnection, rows: &[&RateLimitViolation]
     .bind(rows.iter().map(|r| r.method.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.retry_after_ms).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.detail.as_deref()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_denials(conn: &mut PgConnection, rows: &[&AccessDenied]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO access_denied (log_key, at, user_id, chat_id, action, update_id, notified)
+         SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::int8[], $4::int8[], $5::text[], $6::int8[], $7::bool[])
+         ON CONFLICT (log_key) DO NOTHING",
+    )
+    .bind(rows.iter().map(|r| r.log_key.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.chat_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.update_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.notified).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -27,8 +27,8 @@ use sqlx::{
 };
 
 pub use rows::{
-    ConversationTransition, DeadLetter, DeadLetterAction, DeadLetterAudit, JobAttempt, LogRow, MessageLogRow,
-    OutboundLogRow, RateLimitViolation, UserBlocked, UserSeen, new_log_key,
+    AccessDenied, ConversationTransition, DeadLetter, DeadLetterAction, DeadLetterAudit, JobAttempt, LogRow,
+    MessageLogRow, OutboundLogRow, RateLimitViolation, UserBlocked, UserSeen, new_log_key,
 };
 pub use spool::{Spool, SpoolError};
 pub use writer::{FlushReport, LogWriter};

@@ -33,7 +33,7 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> Result<RetentionReport, sqlx::Error> {
     // (table, timestamp column, extra condition, days). Names are constants, never input.
-    let tables: [(&'static str, &str, &str, u32); 7] = [
+    let tables: [(&'static str, &str, &str, u32); 8] = [
         ("message_log", "received_at", "", days.message_log),
         ("outbound_log", "sent_at", "", days.outbound_log),
         (
@@ -52,6 +52,7 @@ pub async fn run(
         ),
         ("dead_letter_audit", "at", "", days.dead_letter_audit),
         ("rate_limit_violations", "at", "", days.rate_limit_violations),
+        ("access_denied", "at", "", days.access_denied),
     ];
     let mut report = RetentionReport::default();
     for (table, column, extra, days) in tables {

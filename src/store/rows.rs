@@ -257,6 +257,25 @@ pub struct RateLimitViolation {
     pub detail: Option<String>,
 }
 
+/// A refused attempt (`access_denied`, unique by `log_key`): who, where, what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessDenied {
+    /// Idempotency key: derived from the event, so a retried job records it once.
+    pub log_key: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Telegram user id of the person refused.
+    pub user_id: i64,
+    /// Chat it happened in.
+    pub chat_id: i64,
+    /// What was attempted: `view`, `trade`, `group_trade`, `confirm`, `admin`.
+    pub action: String,
+    /// The update, if any.
+    pub update_id: Option<i64>,
+    /// Whether the person was told (refusal messages are rate-limited per user).
+    pub notified: bool,
+}
+
 /// Any log row: what the writer queues, batches and spools (as JSON) during an outage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "row", rename_all = "snake_case")]
@@ -279,6 +298,8 @@ pub enum LogRow {
     DeadLetterAudit(DeadLetterAudit),
     /// See [`RateLimitViolation`].
     RateLimitViolation(RateLimitViolation),
+    /// See [`AccessDenied`].
+    AccessDenied(AccessDenied),
 }
 
 impl LogRow {
@@ -294,6 +315,7 @@ impl LogRow {
             Self::DeadLetter(_) => "dead_letter",
             Self::DeadLetterAudit(_) => "dead_letter_audit",
             Self::RateLimitViolation(_) => "rate_limit_violation",
+            Self::AccessDenied(_) => "access_denied",
         }
     }
 }
@@ -318,6 +340,7 @@ into_log_row!(
     DeadLetter => DeadLetter,
     DeadLetterAudit => DeadLetterAudit,
     RateLimitViolation => RateLimitViolation,
+    AccessDenied => AccessDenied,
 );
 
 #[cfg(test)]

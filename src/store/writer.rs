@@ -186,7 +186,14 @@ impl WriterTask {
                 // Many rows per wake-up: under load the loop runs per batch, not per row.
                 taken = rows.recv_many(&mut incoming, self.batch_rows.saturating_sub(self.buffer.len()).max(1)), if room => {
                     if taken == 0 {
-                        // Every handle is gone: last flush, then stop.
+                        // Every handle is gone: last flush, then stop. With nothing buffered
+                        // there is nothing to write: land what is in flight and stop without
+                        // touching Redis, which a process that is exiting may have closed
+                        // already (the spool is drained by the next writer that starts).
+                        if self.buffer.is_empty() {
+                            self.land_all(&mut flights).await;
+                            return;
+                        }
                         self.tick(true, &mut flights).await;
                         let report = self.report();
                         if report.held > 0 {

@@ -64,6 +64,31 @@ pub struct EditMessageText {
     pub reply_markup: Option<InlineKeyboardMarkup>,
 }
 
+impl EditMessageText {
+    /// Replaces the text of `message_id` in `chat_id` (plain text, keyboard removed).
+    pub fn new(chat_id: i64, message_id: i64, text: impl Into<String>) -> Self {
+        Self {
+            chat_id,
+            message_id,
+            text: text.into(),
+            parse_mode: None,
+            reply_markup: None,
+        }
+    }
+}
+
+/// An `answerCallbackQuery` request: stops the button's spinner, optionally with a toast.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerCallbackQuery {
+    /// The query answered.
+    pub callback_query_id: String,
+    /// The toast; none just stops the spinner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An alert the user must dismiss instead of a toast.
+    pub show_alert: bool,
+}
+
 /// A `setWebhook` request. The secret is passed separately so it never sits in a `Debug` struct.
 #[derive(Debug, Clone, Default)]
 pub struct SetWebhook {
@@ -110,11 +135,12 @@ impl BotApi {
         text: Option<&str>,
         show_alert: bool,
     ) -> Result<(), TelegramError> {
-        let mut body = json!({ "callback_query_id": callback_query_id, "show_alert": show_alert });
-        if let Some(text) = text {
-            body["text"] = json!(text);
-        }
-        let _: bool = self.call("answerCallbackQuery", &body).await?;
+        let answer = AnswerCallbackQuery {
+            callback_query_id: callback_query_id.to_owned(),
+            text: text.map(str::to_owned),
+            show_alert,
+        };
+        let _: bool = self.call("answerCallbackQuery", &to_json(&answer)?).await?;
         Ok(())
     }
 

@@ -22,7 +22,7 @@ use crate::{
 };
 
 pub use limits::OutboundLimiter;
-pub use methods::{EditMessageText, SendMessage, SetWebhook};
+pub use methods::{AnswerCallbackQuery, EditMessageText, SendMessage, SetWebhook};
 pub use outbound::{Outbound, PauseSink, TelegramPause};
 pub use split::{MAX_MESSAGE_LEN, split_text};
 pub use update::{BotCommand, Envelope, Inbound};

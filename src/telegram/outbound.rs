@@ -73,26 +73,16 @@ impl Outbound {
     /// Sends `message`, split at line boundaries when its text is too long; the keyboard goes
     /// with the last piece, where the user reads it.
     pub async fn send(&self, message: &SendMessage) -> Result<Vec<Sent>, TelegramError> {
-        let pieces = split_text(&message.text, MAX_MESSAGE_LEN);
-        let last = pieces.len() - 1;
-        let mut sent = Vec::with_capacity(pieces.len());
-        for (i, text) in pieces.into_iter().enumerate() {
-            let piece = SendMessage {
-                chat_id: message.chat_id,
-                text,
-                parse_mode: message.parse_mode,
-                reply_markup: if i == last {
-                    message.reply_markup.clone()
-                } else {
-                    None
-                },
-            };
-            let body = serde_json::to_value(&piece).map_err(|e| TelegramError::Refused {
-                code: 400,
-                description: format!("message cannot be encoded: {e}"),
-            })?;
+        let body = serde_json::to_value(message).map_err(|e| TelegramError::Refused {
+            code: 400,
+            description: format!("message cannot be encoded: {e}"),
+        })?;
+        let mut sent = Vec::new();
+        for piece in pieces("sendMessage", &body) {
             let started = Instant::now();
-            let msg: Value = self.call(Some(message.chat_id), "sendMessage", &body).await?;
+            let msg: Value = self
+                .call_one(Some(message.chat_id), "sendMessage", &piece)
+                .await?;
             sent.push(Sent {
                 message_id: msg.get("message_id").and_then(Value::as_i64).unwrap_or_default(),
                 latency: started.elapsed(),
@@ -112,28 +102,12 @@ impl Outbound {
         method: &str,
         body: &Value,
     ) -> Result<T, TelegramError> {
-        // A sendMessage over Telegram's length goes out as several messages, cut at line ends,
-        // whoever builds the body; the keyboard goes with the last piece, where the user reads it.
-        if method == "sendMessage"
-            && let Some(text) = body.get("text").and_then(Value::as_str)
-        {
-            let mut pieces = split_text(text, MAX_MESSAGE_LEN);
-            if pieces.len() > 1 {
-                let last = pieces.pop().unwrap_or_default();
-                for piece in pieces {
-                    let mut part = body.clone();
-                    part["text"] = Value::String(piece);
-                    if let Some(fields) = part.as_object_mut() {
-                        fields.remove("reply_markup");
-                    }
-                    self.call_one::<Value>(chat_id, method, &part).await?;
-                }
-                let mut part = body.clone();
-                part["text"] = Value::String(last);
-                return self.call_one(chat_id, method, &part).await;
-            }
+        let mut pieces = pieces(method, body);
+        let last = pieces.pop().unwrap_or_else(|| body.clone());
+        for piece in pieces {
+            self.call_one::<Value>(chat_id, method, &piece).await?;
         }
-        self.call_one(chat_id, method, body).await
+        self.call_one(chat_id, method, &last).await
     }
 
     /// One call under the limits (see [`Outbound::call`]).
@@ -213,4 +187,30 @@ impl Outbound {
             }
         }
     }
+}
+
+/// The bodies one call goes out as. The one place long messages are split: a `sendMessage` over
+/// Telegram's 4,096 characters becomes several, cut at line ends, whoever built the body; the
+/// keyboard goes with the last piece, where the user reads it. Anything else is one body.
+fn pieces(method: &str, body: &Value) -> Vec<Value> {
+    let text = match body.get("text").and_then(Value::as_str) {
+        Some(text) if method == "sendMessage" => text,
+        _ => return vec![body.clone()],
+    };
+    let texts = split_text(text, MAX_MESSAGE_LEN);
+    let last = texts.len().saturating_sub(1);
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut part = body.clone();
+            part["text"] = Value::String(piece);
+            if i != last
+                && let Some(fields) = part.as_object_mut()
+            {
+                fields.remove("reply_markup");
+            }
+            part
+        })
+        .collect()
 }

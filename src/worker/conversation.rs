@@ -7,18 +7,24 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
-use teloxide_core::types::{Message, Update, UpdateKind};
+use serde_json::Value;
+use teloxide_core::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, Message, ParseMode, Update, UpdateKind,
+};
 use workers::Outcome;
 
-use super::{Worker, chat_state::ChatStates};
+use super::{
+    Worker,
+    access::{AccessGate, actor_of},
+    chat_state::ChatStates,
+};
 use crate::{
     app::Backends,
     config::Settings,
-    conversation::{Button, Effect, Event, Media, Reply, step, text_event},
+    conversation::{Actor, Button, Effect, Event, Media, guarded_step, text_event},
     integrations::Integrations,
     store::{self, ConversationTransition, OutboundLogRow, UserBlocked},
-    telegram::{Inbound, TelegramError},
+    telegram::{AnswerCallbackQuery, EditMessageText, Inbound, SendMessage, TelegramError},
 };
 
 /// Most request → answer rounds one event may take; more means a loop in the state machine.
@@ -33,6 +39,7 @@ pub(crate) struct ConversationDeps {
     pub(crate) bot_username: String,
     pub(crate) max_position_share: f64,
     pub(crate) watchlist: Vec<String>,
+    pub(crate) access: AccessGate,
 }
 
 impl ConversationDeps {
@@ -48,6 +55,7 @@ impl ConversationDeps {
                 backends.prefix(),
                 backends.store.pool().clone(),
             )?,
+            access: AccessGate::new(settings, backends.redis.clone()),
             chats: ChatStates::new(
                 backends.redis.clone(),
                 backends.prefix(),
@@ -135,27 +143,44 @@ fn media_of(message: &Message) -> Option<Media> {
     }
 }
 
-fn keyboard_json(rows: &[Vec<Button>]) -> Value {
-    let rows: Vec<Vec<Value>> = rows
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|b| json!({ "text": b.text, "callback_data": b.data }))
-                .collect()
-        })
-        .collect();
-    json!({ "inline_keyboard": rows })
+fn keyboard(rows: &[Vec<Button>]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(rows.iter().map(|row| {
+        row.iter()
+            .map(|b| InlineKeyboardButton::callback(b.text.clone(), b.data.clone()))
+    }))
 }
 
-fn message_body(chat_id: i64, reply: &Reply) -> Value {
-    let mut body = json!({ "chat_id": chat_id, "text": reply.text });
-    if let Some(rows) = &reply.keyboard {
-        body["reply_markup"] = keyboard_json(rows);
-    }
-    if reply.html {
-        body["parse_mode"] = json!("HTML");
-    }
-    body
+/// The Bot API call that carries out a Telegram effect, built from the typed methods.
+fn method_of(chat_id: i64, effect: &Effect) -> Option<(&'static str, Value)> {
+    let (method, body) = match effect {
+        Effect::Send(reply) => {
+            let mut message = SendMessage::new(chat_id, reply.text.clone());
+            message.parse_mode = reply.html.then_some(ParseMode::Html);
+            message.reply_markup = reply.keyboard.as_deref().map(keyboard);
+            ("sendMessage", encode(&message))
+        }
+        Effect::Edit { message_id, reply } => {
+            let mut edit = EditMessageText::new(chat_id, *message_id, reply.text.clone());
+            edit.parse_mode = reply.html.then_some(ParseMode::Html);
+            edit.reply_markup = reply.keyboard.as_deref().map(keyboard);
+            ("editMessageText", encode(&edit))
+        }
+        Effect::AnswerCallback { callback_id, text } => {
+            let answer = AnswerCallbackQuery {
+                callback_query_id: callback_id.clone(),
+                text: text.clone(),
+                show_alert: false,
+            };
+            ("answerCallbackQuery", encode(&answer))
+        }
+        Effect::Request(_) => return None,
+    };
+    Some((method, body))
+}
+
+/// Encodes a typed method: plain structs of strings and numbers, which always serialize.
+fn encode<T: serde::Serialize>(method: &T) -> Value {
+    serde_json::to_value(method).expect("Bot API methods serialize")
 }
 
 impl Worker {
@@ -170,8 +195,20 @@ impl Worker {
             return Outcome::Done;
         };
         let update_id = inbound.update_id();
-        self.converse(chat_id, &format!("u{update_id}"), event, Some(update_id))
+        let actor = actor_of(update);
+        match self
+            .try_converse(
+                chat_id,
+                &format!("u{update_id}"),
+                event,
+                Some(update_id),
+                actor.as_ref(),
+            )
             .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Retry(format!("{e:#}")),
+        }
     }
 
     /// Applies `event` (identified by `event_id`, stable across retries) to the chat's conversation.
@@ -182,7 +219,8 @@ impl Worker {
         event: Event,
         update_id: Option<i64>,
     ) -> Outcome {
-        match self.try_converse(chat_id, event_id, event, update_id).await {
+        // No person behind it (a timeout, a scheduled event): nothing to check access for.
+        match self.try_converse(chat_id, event_id, event, update_id, None).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Retry(format!("{e:#}")),
         }
@@ -194,8 +232,11 @@ impl Worker {
         event_id: &str,
         event: Event,
         update_id: Option<i64>,
+        actor: Option<&Actor>,
     ) -> anyhow::Result<Outcome> {
         let record = self.conv.chats.load(chat_id).await?;
+        // Accounts belong to people: the person's own, or the chat's for work without one.
+        let account_id = actor.map_or(chat_id, |a| a.user_id);
         let (outbox, already_sent) = if record.applied.as_deref() == Some(event_id) {
             // A retry of an event already applied: only the unsent effects remain.
             (record.outbox, record.sent)
@@ -208,7 +249,15 @@ impl Worker {
             loop {
                 let event_name = event.name();
                 let from = state.name();
-                let (next, effects) = step(state, event);
+                let guarded = guarded_step(&self.conv.access.policy, actor, state, event);
+                if let (Some(denial), Some(actor)) = (&guarded.denial, actor) {
+                    self.refuse(chat_id, event_id, update_id, actor, denial).await;
+                    if rounds == 0 && guarded.effects.is_empty() {
+                        // Refused outright: the conversation (state, deadline) stays as it was.
+                        return Ok(Outcome::Done);
+                    }
+                }
+                let (next, effects) = (guarded.state, guarded.effects);
                 if from != next.name() {
                     moves.push(Moved {
                         event: event_name,
@@ -239,7 +288,7 @@ impl Worker {
                         "conversation asked more than {MAX_ROUNDS} requests for one event"
                     )));
                 }
-                event = self.answer(chat_id, event_id, request).await?;
+                event = self.answer(chat_id, account_id, event_id, request).await?;
             }
             let deadline_ms = if state.is_waiting() {
                 now_ms() + self.conv.timeout_secs * 1000
@@ -323,21 +372,8 @@ impl Worker {
         update_id: Option<i64>,
         effect: &Effect,
     ) -> Result<(), TelegramError> {
-        let (method, body) = match effect {
-            Effect::Send(reply) => ("sendMessage", message_body(chat_id, reply)),
-            Effect::Edit { message_id, reply } => {
-                let mut body = message_body(chat_id, reply);
-                body["message_id"] = json!(message_id);
-                ("editMessageText", body)
-            }
-            Effect::AnswerCallback { callback_id, text } => {
-                let mut body = json!({ "callback_query_id": callback_id });
-                if let Some(text) = text {
-                    body["text"] = json!(text);
-                }
-                ("answerCallbackQuery", body)
-            }
-            Effect::Request(_) => return Ok(()),
+        let Some((method, body)) = method_of(chat_id, effect) else {
+            return Ok(());
         };
         self.call_logged(chat_id, update_id, method, &body).await
     }

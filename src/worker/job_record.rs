@@ -18,11 +18,17 @@ pub(super) fn attempt_hook(
     worker: String,
 ) -> impl Fn(&Executed) -> BoxFuture<'static, ()> + Send + Sync + 'static {
     move |executed: &Executed| {
-        let attempt = attempt_row(executed, &worker);
+        // A deferral (RetryAfter: a 429 or AVA's own limits) is not an attempt: the job runs
+        // again under the same attempt number, whose row must be the one that really ended it
+        // (`job_attempts` is unique by job and attempt). A 429 is logged in rate_limit_violations.
+        let attempt =
+            (!matches!(executed.settle, Settle::DeferUntil { .. })).then(|| attempt_row(executed, &worker));
         let dead = settled_dead_letter(executed);
         let log = log.clone();
         Box::pin(async move {
-            log.record(attempt).await;
+            if let Some(attempt) = attempt {
+                log.record(attempt).await;
+            }
             if let Some(dead) = dead {
                 log.record(dead).await;
             }
@@ -156,6 +162,7 @@ mod tests {
                 first_attempt_at_ms: 2_000,
                 leased_at_ms: 5_000,
                 replayed_from: vec![],
+                token: 7,
             },
             outcome,
             panicked,

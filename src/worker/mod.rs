@@ -1,5 +1,6 @@
 //! The worker role: leases jobs, turns each update into replies, and records both.
 
+mod access;
 use anyhow::Context as _;
 mod chat_state;
 mod conversation;
@@ -7,6 +8,9 @@ mod handlers;
 mod job_record;
 mod pauses;
 mod requests;
+mod token_check;
+
+pub use token_check::check_token;
 
 pub use pauses::TELEGRAM_429_SCOPE;
 
@@ -50,7 +54,7 @@ impl Worker {
         Ok(Self {
             broker: backends.queue.clone(),
             outbound: backends
-                .outbound(settings)?
+                .outbound(&settings.telegram, &settings.outbound_limit)?
                 .with_pause_sink(Arc::new(pauses::RecordedPauses::new(log.clone()))),
             conv: conversation::ConversationDeps::new(backends, settings)?,
             log,
@@ -136,6 +140,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     settings.require_token()?;
+    check_token(&settings.telegram).await?;
     let backends = Backends::connect(&settings).await?;
     crate::ops::metrics::install();
     let metrics = serve_metrics(metrics_listener, &settings.worker.metrics_addr, shutdown.clone()).await?;

@@ -16,6 +16,7 @@ impl Worker {
     pub(super) async fn answer(
         &self,
         chat_id: i64,
+        account_id: i64,
         event_id: &str,
         request: Request,
     ) -> anyhow::Result<Event> {
@@ -57,8 +58,8 @@ impl Worker {
                     if order.limit_price <= 0.0 {
                         order.limit_price = market.quote(&order.symbol).await?.price;
                     }
-                    let account = market.account(chat_id).await?;
-                    let positions = market.positions(chat_id).await?;
+                    let account = market.account(account_id).await?;
+                    let positions = market.positions(account_id).await?;
                     Ok(risk::check(
                         &order,
                         &account,
@@ -75,12 +76,12 @@ impl Worker {
                 }
             }
             Request::PlaceOrder { order, key } => Event::OrderPlaced {
-                result: market.place_order(chat_id, &order, &key).await,
+                result: market.place_order(account_id, &order, &key).await,
             },
             Request::Portfolio => {
                 let result = async {
-                    let account = market.account(chat_id).await?;
-                    let mut positions = market.positions(chat_id).await?;
+                    let account = market.account(account_id).await?;
+                    let mut positions = market.positions(account_id).await?;
                     market.mark_to_market(&mut positions).await;
                     Ok(PortfolioView { account, positions })
                 }
@@ -135,7 +136,31 @@ impl Worker {
             Request::Status => Event::Status {
                 services: market.health(),
             },
+            Request::Stats => Event::Stats {
+                rows: self.stats().await?,
+            },
         })
+    }
+
+    /// Operator figures over the last 24 hours, for /stats.
+    async fn stats(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT
+                 (SELECT count(*) FROM message_log WHERE received_at > now() - interval '24 hours'),
+                 (SELECT count(DISTINCT user_id) FROM message_log WHERE received_at > now() - interval '24 hours'),
+                 (SELECT count(*) FROM orders WHERE created_at > now() - interval '24 hours'),
+                 (SELECT count(*) FROM access_denied WHERE at > now() - interval '24 hours'),
+                 (SELECT count(*) FROM dead_letters WHERE status = 'dead')",
+        )
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok(vec![
+            ("updates".into(), row.0),
+            ("users".into(), row.1),
+            ("orders".into(), row.2),
+            ("refusals".into(), row.3),
+            ("open dead letters".into(), row.4),
+        ])
     }
 
     async fn analyse(&self, symbol: &str, strategy: strategy::Strategy) -> Fetched<strategy::Analysis> {

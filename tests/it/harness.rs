@@ -56,7 +56,12 @@ pub(crate) async fn worker(settings: &Settings) -> anyhow::Result<Worker> {
 
 /// An acceptor of its own (as a separate ingress process has) on `settings`.
 pub(crate) async fn acceptor(settings: &Settings) -> anyhow::Result<Acceptor> {
-    Ok(Acceptor::new(&Backends::connect(settings).await?, settings))
+    Ok(Acceptor::new(
+        &Backends::connect(settings).await?,
+        &settings.ingress,
+        &settings.lanes,
+        &settings.inbound_limit,
+    ))
 }
 
 /// A scheduler instance of its own on `settings`.

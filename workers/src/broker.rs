@@ -21,6 +21,9 @@ pub struct Leased {
     pub next_wake_ms: Option<u64>,
     /// Jobs dead-lettered during this call because their lease expired `max_attempts` times.
     pub dead_lettered: u32,
+    /// The backend's "now" at this call, ms since the epoch (Redis' own clock on Redis), so a
+    /// consumer measures waits against the clock the due times came from, not its host's.
+    pub now_ms: u64,
 }
 
 /// Why a job went to the dead-letter queue.
@@ -28,12 +31,14 @@ pub struct Leased {
 pub enum ErrorClass {
     /// The handler said `Permanent`.
     Permanent,
-    /// `Retry`/`RetryAfter` until `max_attempts` ran out.
+    /// `Retry` until `max_attempts` ran out.
     RetriesExhausted,
     /// The last attempt panicked and attempts ran out.
     Panicked,
     /// The job's lease expired `max_attempts` times (its consumer kept dying).
     LeaseExpired,
+    /// `RetryAfter` kept it waiting longer than `max_defer` after its first attempt.
+    DeferredTooLong,
 }
 
 impl ErrorClass {
@@ -44,6 +49,7 @@ impl ErrorClass {
             ErrorClass::RetriesExhausted => "retries_exhausted",
             ErrorClass::Panicked => "panic",
             ErrorClass::LeaseExpired => "lease_expired",
+            ErrorClass::DeferredTooLong => "deferred_too_long",
         }
     }
 }
@@ -53,8 +59,14 @@ impl ErrorClass {
 pub enum Settle {
     /// Remove it; the key's next job becomes ready.
     Done,
-    /// Keep it at the head of its key and lease it again at `due_ms`.
+    /// Keep it at the head of its key and lease it again at `due_ms`; the attempt counts.
     RetryAt {
+        /// Due time, ms since the epoch.
+        due_ms: u64,
+    },
+    /// Keep it at the head of its key and lease it again at `due_ms` without counting the
+    /// attempt: waiting on a rate limit (`RetryAfter`) is not failing.
+    DeferUntil {
         /// Due time, ms since the epoch.
         due_ms: u64,
     },
@@ -74,8 +86,9 @@ pub enum Settle {
 pub struct Ack {
     /// The job's ordering key.
     pub key: String,
-    /// The attempt number the lease was taken with; stale acks (lease lost) are ignored.
-    pub attempt: u32,
+    /// The lease's token ([`Job::token`]); an ack with any other token (the lease was lost, maybe
+    /// to another consumer that now runs the job or the key's next one) is refused as stale.
+    pub token: u64,
     /// What to do.
     pub settle: Settle,
 }
@@ -97,7 +110,17 @@ pub fn settle_for(
     match outcome {
         Outcome::Done => Settle::Done,
         Outcome::Permanent(e) => dead(ErrorClass::Permanent, e),
-        Outcome::Retry(e) | Outcome::RetryAfter(_, e) if exhausted => dead(
+        // Waiting is bounded in time, not in attempts: a rate limit may defer a job many times.
+        Outcome::RetryAfter(after, e)
+            if now_ms.saturating_sub(job.first_attempt_at_ms) + after.as_millis() as u64
+                > config.max_defer.as_millis() as u64 =>
+        {
+            dead(ErrorClass::DeferredTooLong, e)
+        }
+        Outcome::RetryAfter(after, _) => Settle::DeferUntil {
+            due_ms: now_ms + after.as_millis() as u64,
+        },
+        Outcome::Retry(e) if exhausted => dead(
             if panicked {
                 ErrorClass::Panicked
             } else {
@@ -111,9 +134,6 @@ pub fn settle_for(
                 due_ms: now_ms + delay.as_millis() as u64,
             }
         }
-        Outcome::RetryAfter(after, _) => Settle::RetryAt {
-            due_ms: now_ms + after.as_millis() as u64,
-        },
     }
 }
 
@@ -181,10 +201,15 @@ pub trait Broker: Clone + Send + Sync + 'static {
     /// delayed jobs and reclaims expired leases. Never blocks.
     fn lease(&self, max: usize) -> impl Future<Output = Result<Leased, BrokerError>> + Send;
 
-    /// Renews the leases of running jobs `(key, attempt)`; returns how many were still held.
-    fn heartbeat(&self, leases: &[(String, u32)]) -> impl Future<Output = Result<usize, BrokerError>> + Send;
+    /// Renews the leases of running jobs `(key, token)`; `false` marks a lease no longer held
+    /// (expired, maybe taken over): its holder must stop, or at least not settle.
+    fn heartbeat(
+        &self,
+        leases: &[(String, u64)],
+    ) -> impl Future<Output = Result<Vec<bool>, BrokerError>> + Send;
 
-    /// Applies the ends of attempts in one round trip; `false` marks a stale ack (lease lost).
+    /// Applies the ends of attempts in one round trip; `false` marks a stale ack (lease lost, or
+    /// a second ack of the same lease).
     fn settle(&self, acks: Vec<Ack>) -> impl Future<Output = Result<Vec<bool>, BrokerError>> + Send;
 
     /// Waits until work may be ready (an enqueue, an ack that readied a key) or `timeout`.

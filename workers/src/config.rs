@@ -1,4 +1,5 @@
-//! The runtime's knobs: lane weights, attempts, backoff, leases, dedupe, batching.
+//! The runtime's knobs: lane weights, attempts, backoff, leases, dedupe, batching, deadlines,
+//! deferral bound and dead-letter retention.
 
 use std::time::Duration;
 
@@ -23,6 +24,14 @@ pub struct QueueConfig {
     pub dedupe_window: Duration,
     /// Most jobs leased or acknowledged in one round trip.
     pub batch_size: usize,
+    /// How long one attempt may run before it is cancelled and retried; a runner may set its own
+    /// per job kind ([`Runner::job_timeout`](crate::Runner::job_timeout)).
+    pub job_timeout: Duration,
+    /// How long `RetryAfter` may keep deferring a job, from its first attempt, before it is
+    /// dead-lettered (deferrals use up no attempts).
+    pub max_defer: Duration,
+    /// How long a dead letter is kept (mirror it elsewhere before then).
+    pub dead_letter_ttl: Duration,
 }
 
 impl Default for QueueConfig {
@@ -36,6 +45,9 @@ impl Default for QueueConfig {
             heartbeat_interval: Duration::from_secs(10),
             dedupe_window: Duration::from_secs(24 * 3600),
             batch_size: 64,
+            job_timeout: Duration::from_secs(60),
+            max_defer: Duration::from_secs(3600),
+            dead_letter_ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -89,6 +101,16 @@ impl QueueConfig {
         }
         if self.batch_size == 0 || self.batch_size > 1000 {
             return problem("batch_size", "must be between 1 and 1000");
+        }
+        if self.job_timeout < Duration::from_millis(1) {
+            return problem("job_timeout", "must be above zero");
+        }
+        if self.max_defer < Duration::from_secs(1) {
+            return problem("max_defer", "must be at least 1 s");
+        }
+        if self.dead_letter_ttl < Duration::from_secs(3600) {
+            // Shorter than the mirror's catch-up after an outage would lose dead letters unseen.
+            return problem("dead_letter_ttl", "must be at least 1 h");
         }
         Ok(())
     }

@@ -26,7 +26,8 @@ pub struct DeadLetter {
     pub payload: Vec<u8>,
     /// The last error text.
     pub error: String,
-    /// Why it died: `permanent`, `retries_exhausted`, `panic` or `lease_expired`.
+    /// Why it died: `permanent`, `retries_exhausted`, `panic`, `lease_expired` or
+    /// `deferred_too_long`.
     pub class: String,
     /// Attempts made.
     pub attempts: u32,

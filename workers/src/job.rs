@@ -157,6 +157,10 @@ pub struct Job {
     pub leased_at_ms: u64,
     /// Ids this job had before, oldest first, when it is a replayed dead letter.
     pub replayed_from: Vec<String>,
+    /// The lease's fencing token, unique to this lease of this job in its queue. Acks and
+    /// heartbeats carry it; once the lease is lost, they are refused.
+    #[serde(default)]
+    pub token: u64,
 }
 
 /// How a job attempt ended. Every failure is classified once, where it is known.
@@ -166,7 +170,8 @@ pub enum Outcome {
     Done,
     /// Failed transiently; retry with backoff.
     Retry(String),
-    /// Failed; retry no earlier than the given delay.
+    /// Told to wait (a rate limit): retry no earlier than the given delay. Does not use up an
+    /// attempt; bounded by `max_defer` from the first attempt instead.
     RetryAfter(Duration, String),
     /// Failed for good; goes to the dead-letter queue.
     Permanent(String),

@@ -4,16 +4,19 @@
 //! - [`job`](Job): the vocabulary: [`NewJob`], [`Job`], [`Lane`], [`Outcome`].
 //! - [`Broker`]: the backend trait, with [`RedisBroker`] (production, Redis or Redis Cluster)
 //!   and [`MemoryBroker`] (dev mode, unit tests). Retry policy lives in [`settle_for`].
-//! - [`Runner`]: the consumer: batched leases and acks, heartbeats, caught panics, and an
-//!   optional [`AttemptHook`] told of every attempt.
+//! - [`Runner`]: the consumer: batched leases and acks, heartbeats, per-kind deadlines, caught
+//!   panics, and an optional [`AttemptHook`] told of every attempt.
 //! - [`DeadLetters`]: list, show, replay, purge and stats over any broker.
 //! - [`QueueConfig`], [`Clock`], [`metrics`].
 //!
 //! Model: each ordering key has a mailbox (FIFO of its jobs); only the head of a mailbox can run.
 //! A key whose head can run sits in the ready lane of that head's lane; lanes are served by
 //! smooth weighted round robin. A leased key is in no ready lane, which is what makes one key
-//! run one job at a time everywhere.
+//! run one job at a time everywhere. Each lease carries a fencing token: only its holder may
+//! settle or renew it, so a consumer that stalled past its lease cannot touch the job (or the
+//! key's next job) that another consumer now runs.
 
+mod attempt;
 mod backoff;
 mod broker;
 mod clock;

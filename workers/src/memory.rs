@@ -27,6 +27,8 @@ struct Attempt {
     first_ms: u64,
     last_ms: u64,
     leased: bool,
+    /// The lease's fencing token while `leased`.
+    token: u64,
 }
 
 #[derive(Default)]
@@ -41,6 +43,8 @@ struct State {
     seen: HashMap<String, u64>,
     dead: HashMap<String, DeadLetter>,
     dead_index: BTreeSet<(u64, String)>,
+    /// The last lease token handed out.
+    tokens: u64,
 }
 
 /// A broker that keeps everything in this process.
@@ -106,6 +110,26 @@ impl State {
             }
         }
         self.schedule(key, now)
+    }
+
+    /// Forgets dead letters older than `ttl` (Redis expires them by itself).
+    fn expire_dead(&mut self, now: u64, ttl: Duration) {
+        let cutoff = now.saturating_sub(ttl.as_millis() as u64);
+        while let Some((at, id)) = self.dead_index.first().cloned() {
+            if at > cutoff {
+                break;
+            }
+            self.dead_index.remove(&(at, id.clone()));
+            self.dead.remove(&id);
+        }
+    }
+
+    /// Whether `key` is leased under `token` right now (the fence on acks and heartbeats).
+    fn holds(&self, key: &str, token: u64) -> Option<Attempt> {
+        self.attempts
+            .get(key)
+            .copied()
+            .filter(|a| a.leased && a.token == token)
     }
 
     fn bury(&mut self, key: &str, class: ErrorClass, error: &str, now: u64) {
@@ -198,7 +222,10 @@ impl Broker for MemoryBroker {
         let now = self.clock.now_ms();
         let lease_ms = self.config.lease_duration.as_millis() as u64;
         let mut state = self.state();
-        let mut leased = Leased::default();
+        let mut leased = Leased {
+            now_ms: now,
+            ..Leased::default()
+        };
 
         let due: Vec<(u64, String)> = state
             .delayed
@@ -231,6 +258,7 @@ impl Broker for MemoryBroker {
                     attempt.n, self.config.max_attempts
                 );
                 state.bury(&key, ErrorClass::LeaseExpired, &error, now);
+                state.expire_dead(now, self.config.dead_letter_ttl);
                 state.advance(&key, now);
                 leased.dead_lettered += 1;
             } else {
@@ -256,17 +284,19 @@ impl Broker for MemoryBroker {
                     continue;
                 };
                 let previous = state.attempts.get(&key).copied();
+                state.tokens += 1;
                 let attempt = Attempt {
                     n: previous.map_or(0, |a| a.n) + 1,
                     first_ms: previous.map_or(now, |a| a.first_ms),
                     last_ms: now,
                     leased: true,
+                    token: state.tokens,
                 };
                 state.attempts.insert(key.clone(), attempt);
                 state.leases.insert(key.clone(), now + lease_ms);
                 leased
                     .jobs
-                    .push(record.into_job(key, attempt.n, attempt.first_ms, now));
+                    .push(record.into_job(key, attempt.n, attempt.first_ms, now, attempt.token));
             }
         }
         if leased.jobs.len() < max {
@@ -280,17 +310,19 @@ impl Broker for MemoryBroker {
         Ok(leased)
     }
 
-    async fn heartbeat(&self, leases: &[(String, u32)]) -> Result<usize, BrokerError> {
+    async fn heartbeat(&self, leases: &[(String, u64)]) -> Result<Vec<bool>, BrokerError> {
         let deadline = self.clock.now_ms() + self.config.lease_duration.as_millis() as u64;
         let mut state = self.state();
-        let mut held = 0;
-        for (key, n) in leases {
-            if state.attempts.get(key).is_some_and(|a| a.leased && a.n == *n) {
-                state.leases.insert(key.clone(), deadline);
-                held += 1;
-            }
-        }
-        Ok(held)
+        Ok(leases
+            .iter()
+            .map(|(key, token)| {
+                let held = state.holds(key, *token).is_some();
+                if held {
+                    state.leases.insert(key.clone(), deadline);
+                }
+                held
+            })
+            .collect())
     }
 
     async fn settle(&self, acks: Vec<Ack>) -> Result<Vec<bool>, BrokerError> {
@@ -300,12 +332,9 @@ impl Broker for MemoryBroker {
         {
             let mut state = self.state();
             for ack in acks {
-                let Some(attempt) = state
-                    .attempts
-                    .get(&ack.key)
-                    .copied()
-                    .filter(|a| a.leased && a.n == ack.attempt)
-                else {
+                // Applying an ack ends the lease, so a second ack of it (even in this batch)
+                // finds it no longer held.
+                let Some(attempt) = state.holds(&ack.key, ack.token) else {
                     out.push(false);
                     continue;
                 };
@@ -315,12 +344,16 @@ impl Broker for MemoryBroker {
                     Settle::Done => wake |= state.advance(&ack.key, now),
                     Settle::Dead { class, error } => {
                         state.bury(&ack.key, class, &error, now);
+                        state.expire_dead(now, self.config.dead_letter_ttl);
                         wake |= state.advance(&ack.key, now);
                     }
-                    Settle::RetryAt { due_ms } => {
+                    Settle::RetryAt { due_ms } | Settle::DeferUntil { due_ms } => {
+                        // A deferral gives the attempt back: waiting is not failing.
+                        let deferred = matches!(ack.settle, Settle::DeferUntil { .. });
                         state.attempts.insert(
                             ack.key.clone(),
                             Attempt {
+                                n: attempt.n - u32::from(deferred),
                                 leased: false,
                                 ..attempt
                             },
@@ -360,7 +393,8 @@ impl Broker for MemoryBroker {
 
     async fn stats(&self) -> Result<QueueStats, BrokerError> {
         let now = self.clock.now_ms();
-        let state = self.state();
+        let mut state = self.state();
+        state.expire_dead(now, self.config.dead_letter_ttl);
         let mut stats = QueueStats {
             in_flight: state.leases.len() as u64,
             delayed_keys: state.delayed.len() as u64,
@@ -383,8 +417,9 @@ impl Broker for MemoryBroker {
     }
 
     async fn dead_letter_index(&self) -> Result<Vec<(String, u64)>, BrokerError> {
-        Ok(self
-            .state()
+        let mut state = self.state();
+        state.expire_dead(self.clock.now_ms(), self.config.dead_letter_ttl);
+        Ok(state
             .dead_index
             .iter()
             .map(|(at, id)| (id.clone(), *at))

@@ -21,8 +21,9 @@ pub const JOBS_RETRIED: &str = "ava_jobs_retried_total";
 pub const JOBS_FAILED: &str = "ava_jobs_failed_total";
 /// Jobs moved to the dead-letter queue (counter, label `lane`).
 pub const JOBS_DEAD: &str = "ava_jobs_dead_total";
-/// Acks refused because the lease had been lost (counter).
-pub const ACKS_STALE: &str = "ava_jobs_stale_acks_total";
+/// Acks and heartbeats refused because their lease had been lost: the consumer stalled past it,
+/// and the job (or its key's next one) may be running elsewhere (counter).
+pub const ACKS_STALE: &str = "ava_queue_stale_acks_total";
 /// How long a job attempt ran (histogram, seconds, label `lane`).
 pub const JOB_DURATION: &str = "ava_job_duration_seconds";
 /// From enqueue to the start of the first attempt (histogram, seconds, label `lane`).
@@ -42,7 +43,10 @@ pub fn describe() {
     describe_counter!(JOBS_RETRIED, "Failed attempts that will be retried");
     describe_counter!(JOBS_FAILED, "Failed attempts, panics included");
     describe_counter!(JOBS_DEAD, "Jobs moved to the dead-letter queue");
-    describe_counter!(ACKS_STALE, "Acks refused because the lease had been lost");
+    describe_counter!(
+        ACKS_STALE,
+        "Acks and heartbeats refused because their lease had been lost"
+    );
     describe_histogram!(JOB_DURATION, Unit::Seconds, "Duration of one job attempt");
     describe_histogram!(ENQUEUE_TO_START, Unit::Seconds, "Enqueue to first start");
 }
@@ -77,7 +81,7 @@ pub(crate) fn record_end(lane: Lane, seconds: f64, settle: &Settle) {
             counter!(JOBS_FAILED, "lane" => lane).increment(1);
             counter!(JOBS_DEAD, "lane" => lane).increment(1);
         }
-        Settle::Release => {}
+        Settle::DeferUntil { .. } | Settle::Release => {}
     }
 }
 

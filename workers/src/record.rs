@@ -27,19 +27,29 @@ pub(crate) fn is_header_safe(s: &str) -> bool {
 
 impl Record {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let history = self.replayed_from.join(",");
         let header = format!(
-            "{}|{}|{}|{}|{}|{}|",
+            "{}|{}|{}|{}|{}|",
             self.lane.code() as char,
             self.due_ms,
             self.id,
             self.kind,
             self.enqueued_at_ms,
-            history
         );
-        let mut out = Vec::with_capacity(header.len() + self.payload.len());
+        let tail = Self::tail(&self.replayed_from, &self.payload);
+        let mut out = Vec::with_capacity(header.len() + tail.len());
         out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(&self.payload);
+        out.extend_from_slice(&tail);
+        out
+    }
+
+    /// The record's last fields, `history|payload`; the Redis enqueue script puts the times in
+    /// front of them (its own clock's).
+    pub(crate) fn tail(replayed_from: &[String], payload: &[u8]) -> Vec<u8> {
+        let history = replayed_from.join(",");
+        let mut out = Vec::with_capacity(history.len() + 1 + payload.len());
+        out.extend_from_slice(history.as_bytes());
+        out.push(b'|');
+        out.extend_from_slice(payload);
         out
     }
 
@@ -75,7 +85,14 @@ impl Record {
     }
 
     /// The job a handler sees for this record at attempt `attempts`.
-    pub(crate) fn into_job(self, key: String, attempts: u32, first_ms: u64, leased_ms: u64) -> Job {
+    pub(crate) fn into_job(
+        self,
+        key: String,
+        attempts: u32,
+        first_ms: u64,
+        leased_ms: u64,
+        token: u64,
+    ) -> Job {
         Job {
             id: self.id,
             kind: self.kind,
@@ -87,6 +104,7 @@ impl Record {
             first_attempt_at_ms: first_ms,
             leased_at_ms: leased_ms,
             replayed_from: self.replayed_from,
+            token,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The consumer: leases jobs in batches, runs them on a handler with bounded concurrency,
-//! renews leases by heartbeat, catches panics, and acknowledges in batches.
+//! renews leases by heartbeat (stopping a handler whose lease was lost), and acknowledges in
+//! batches. One attempt (deadline, panics, settle decision) is `attempt.rs`.
 //!
 //! Tests step it with [`Runner::try_execute`] and [`Runner::run_pending`] instead of sleeping.
 //! An optional [`AttemptHook`] is told of every finished attempt, so an application can keep its
@@ -8,16 +9,23 @@
 use std::{
     collections::HashMap,
     future::Future,
-    panic::AssertUnwindSafe,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use futures::{FutureExt, future::BoxFuture};
+use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Ack, Broker, BrokerError, Job, Outcome, Settle, metrics, settle_for};
+use crate::{
+    Ack, Broker, BrokerError, Job, Outcome, Settle,
+    attempt::{Limits, ack_of, run_job},
+    metrics,
+};
+
+/// The leases a runner holds, by token: each lease's key and the switch that stops its handler.
+/// Per lease, not per key, so a late task of a lost lease cannot touch its successor's entry.
+type InFlight = Arc<Mutex<HashMap<u64, (String, CancellationToken)>>>;
 
 /// Longest an idle consumer waits with nothing due. Wake tokens end the wait at once when work
 /// arrives, so this only bounds how long a lost token could delay pickup.
@@ -60,6 +68,7 @@ pub struct Runner<B, H> {
     grace: Duration,
     stats_interval: Duration,
     on_attempt: Option<AttemptHook>,
+    timeouts: HashMap<String, Duration>,
 }
 
 impl<B, H, Fut> Runner<B, H>
@@ -77,7 +86,22 @@ where
             grace: Duration::from_secs(10),
             stats_interval: Duration::from_secs(5),
             on_attempt: None,
+            timeouts: HashMap::new(),
         }
+    }
+
+    /// Gives jobs of `kind` their own time limit instead of the queue's `job_timeout`.
+    pub fn job_timeout(mut self, kind: impl Into<String>, limit: Duration) -> Self {
+        self.timeouts.insert(kind.into(), limit);
+        self
+    }
+
+    /// The time limit of a job of `kind`.
+    pub fn timeout_of(&self, kind: &str) -> Duration {
+        self.timeouts
+            .get(kind)
+            .copied()
+            .unwrap_or(self.broker.config().job_timeout)
     }
 
     /// Calls `hook` after every attempt, before it is acknowledged (see [`AttemptHook`]).
@@ -116,11 +140,12 @@ where
     /// Leases one job if one is ready, runs it and settles it. Never waits for work.
     pub async fn try_execute(&self) -> Result<Option<Executed>, BrokerError> {
         let leased = self.broker.lease(1).await?;
+        let leased_at = Instant::now();
         metrics::record_lease_deaths(leased.dead_lettered);
         let Some(job) = leased.jobs.into_iter().next() else {
             return Ok(None);
         };
-        let executed = self.run_one(job).await;
+        let executed = self.run_one(job, leased_at).await;
         let stale = self.settle_all(vec![ack_of(&executed)]).await?;
         metrics::record_stale(stale);
         Ok(Some(executed))
@@ -132,11 +157,13 @@ where
         let mut all = Vec::new();
         loop {
             let leased = self.broker.lease(self.concurrency).await?;
+            let leased_at = Instant::now();
             metrics::record_lease_deaths(leased.dead_lettered);
             if leased.jobs.is_empty() {
                 return Ok(all);
             }
-            let batch = futures::future::join_all(leased.jobs.into_iter().map(|j| self.run_one(j))).await;
+            let batch =
+                futures::future::join_all(leased.jobs.into_iter().map(|j| self.run_one(j, leased_at))).await;
             let stale = self.settle_all(batch.iter().map(ack_of).collect()).await?;
             metrics::record_stale(stale);
             all.extend(batch);
@@ -148,8 +175,22 @@ where
         Ok(applied.iter().filter(|ok| !**ok).count())
     }
 
-    async fn run_one(&self, job: Job) -> Executed {
-        run_job(&self.broker, &*self.handler, self.on_attempt.as_ref(), job).await
+    /// Runs one attempt without heartbeats (stepping in tests), so its lease cannot be lost.
+    async fn run_one(&self, job: Job, leased_at: Instant) -> Executed {
+        let limits = Limits {
+            deadline: self.timeout_of(&job.kind),
+            lease_lost: None,
+            leased_at,
+        };
+        run_job(
+            &self.broker,
+            &*self.handler,
+            self.on_attempt.as_ref(),
+            job,
+            limits,
+        )
+        .await
+        .expect("an attempt without a lease watch always ends")
     }
 
     /// Runs until `shutdown` resolves: leases in batches, runs up to `concurrency` jobs at once,
@@ -163,7 +204,7 @@ where
             trigger.cancel();
         });
         let permits = Arc::new(Semaphore::new(self.concurrency));
-        let in_flight: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let in_flight: InFlight = Arc::default();
         let (acks, ack_rx) = mpsc::unbounded_channel::<Ack>();
         let acker = tokio::spawn(ack_loop(self.broker.clone(), ack_rx));
         let background = CancellationToken::new();
@@ -217,11 +258,13 @@ where
                     continue;
                 }
             };
+            let leased_at = Instant::now();
             metrics::record_lease_deaths(leased.dead_lettered);
             backlogged = leased.jobs.len() == held.len();
             if leased.jobs.is_empty() {
                 drop(held);
-                let now = self.broker.clock().now_ms();
+                // Both times are the broker's, so a host clock that is off does not skew the wait.
+                let now = leased.now_ms;
                 let wait = leased
                     .next_wake_ms
                     .map(|at| Duration::from_millis(at.saturating_sub(now)))
@@ -241,10 +284,16 @@ where
             }
             for job in leased.jobs {
                 let permit = held.pop().expect("leased at most as many jobs as permits");
+                let lost = CancellationToken::new();
                 in_flight
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(job.key.clone(), job.attempts);
+                    .insert(job.token, (job.key.clone(), lost.clone()));
+                let limits = Limits {
+                    deadline: self.timeout_of(&job.kind),
+                    lease_lost: Some(lost),
+                    leased_at,
+                };
                 let (broker, handler, hook, acks, in_flight) = (
                     self.broker.clone(),
                     self.handler.clone(),
@@ -253,11 +302,14 @@ where
                     in_flight.clone(),
                 );
                 jobs.spawn(async move {
-                    let key = job.key.clone();
-                    // The key leaves `in_flight` (no more heartbeats) only after the hook is done.
-                    let executed = run_job(&broker, &*handler, hook.as_ref(), job).await;
-                    in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-                    let _ = acks.send(ack_of(&executed));
+                    let token = job.token;
+                    // The lease leaves `in_flight` (no more heartbeats) only after the hook is
+                    // done. A lost lease is not settled: the job is someone else's now.
+                    let executed = run_job(&broker, &*handler, hook.as_ref(), job, limits).await;
+                    in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&token);
+                    if let Some(executed) = executed {
+                        let _ = acks.send(ack_of(&executed));
+                    }
                     drop(permit);
                 });
             }
@@ -273,9 +325,9 @@ where
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .drain()
-                .map(|(key, attempt)| Ack {
+                .map(|(token, (key, _))| Ack {
                     key,
-                    attempt,
+                    token,
                     settle: Settle::Release,
                 })
                 .collect();
@@ -293,82 +345,6 @@ where
         let _ = heartbeat.await;
         let _ = sampler.await;
         Ok(())
-    }
-}
-
-/// Runs one attempt with panics caught, decides what the queue does with it, and tells the hook.
-async fn run_job<B, H, Fut>(broker: &B, handler: &H, hook: Option<&AttemptHook>, job: Job) -> Executed
-where
-    B: Broker,
-    H: Fn(Job) -> Fut,
-    Fut: Future<Output = Outcome>,
-{
-    let clock = broker.clock();
-    let started_at_ms = clock.now_ms();
-    metrics::record_start(
-        job.lane,
-        job.attempts,
-        started_at_ms.saturating_sub(job.enqueued_at_ms),
-    );
-    let started = Instant::now();
-    let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| handler(job.clone())));
-    let result = match attempt {
-        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-        Err(panic) => Err(panic),
-    };
-    let (outcome, panicked) = match result {
-        Ok(outcome) => (outcome, false),
-        Err(panic) => {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-text panic payload".to_owned());
-            tracing::error!(job_id = %job.id, key = %job.key, panic = %text, "job panicked");
-            (Outcome::Retry(format!("panic: {text}")), true)
-        }
-    };
-    let finished_at_ms = clock.now_ms();
-    let settle = settle_for(
-        &job,
-        &outcome,
-        panicked,
-        broker.config(),
-        finished_at_ms,
-        &mut rand::rng(),
-    );
-    metrics::record_end(job.lane, started.elapsed().as_secs_f64(), &settle);
-    let executed = Executed {
-        job,
-        outcome,
-        panicked,
-        settle,
-        started_at_ms,
-        finished_at_ms,
-    };
-    if let Some(hook) = hook {
-        tell(hook, &executed).await;
-    }
-    executed
-}
-
-/// Calls the hook with its panics caught: a panicking hook must not leave the job unacknowledged
-/// (its task would end without an ack, and its lease would be renewed forever).
-async fn tell(hook: &AttemptHook, executed: &Executed) {
-    let told = match std::panic::catch_unwind(AssertUnwindSafe(|| hook(executed))) {
-        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-        Err(panic) => Err(panic),
-    };
-    if told.is_err() {
-        tracing::error!(job_id = %executed.job.id, "attempt hook panicked; the attempt is acknowledged anyway");
-    }
-}
-
-fn ack_of(executed: &Executed) -> Ack {
-    Ack {
-        key: executed.job.key.clone(),
-        attempt: executed.job.attempts,
-        settle: executed.settle.clone(),
     }
 }
 
@@ -417,34 +393,38 @@ async fn ack_loop<B: Broker>(broker: B, mut rx: mpsc::UnboundedReceiver<Ack>) {
     }
 }
 
-async fn heartbeat_loop<B: Broker>(
-    broker: B,
-    in_flight: Arc<Mutex<HashMap<String, u32>>>,
-    stop: CancellationToken,
-) {
+async fn heartbeat_loop<B: Broker>(broker: B, in_flight: InFlight, stop: CancellationToken) {
     let every = broker.config().heartbeat_interval;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
         }
-        let leases: Vec<(String, u32)> = in_flight
+        let leases: Vec<(String, u64)> = in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|(k, n)| (k.clone(), *n))
+            .map(|(token, (key, _))| (key.clone(), *token))
             .collect();
         if leases.is_empty() {
             continue;
         }
         match broker.heartbeat(&leases).await {
-            Ok(held) if held < leases.len() => {
-                tracing::warn!(
-                    lost = leases.len() - held,
-                    "leases lost while running; those jobs may run again elsewhere"
-                );
+            Ok(held) => {
+                let mut map = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                let mut lost = 0;
+                for ((_, token), held) in leases.iter().zip(held) {
+                    if !held && let Some((_, stop_handler)) = map.remove(token) {
+                        // Someone else may run this job (or its key's next) now: stop ours.
+                        stop_handler.cancel();
+                        lost += 1;
+                    }
+                }
+                if lost > 0 {
+                    metrics::record_stale(lost);
+                    tracing::warn!(lost, "leases lost while running; their handlers were stopped");
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
         }
     }

@@ -60,7 +60,12 @@ pub(crate) fn on_risk_checked(
             let reply = Reply::text(text).with_keyboard(confirm_keyboard(&key));
             (
                 State::AwaitingConfirmation {
-                    proposal: Proposal { order, key, strategy },
+                    proposal: Proposal {
+                        order,
+                        key,
+                        strategy,
+                        starter: None,
+                    },
                 },
                 vec![Effect::Send(reply)],
             )

@@ -5,7 +5,8 @@
 //! `ready:h|n|l` (lists of keys whose head can run), `delayed` (zset key → due ms), `leases`
 //! (zset key → deadline ms), `att` (hash key → attempts entry), `wrr` (lane credits), `depth`
 //! (hash lane → queued jobs), `seen:<id>` (dedupe), `dead` (zset id → dead ms), `dead:<id>`
-//! (hash), `wake` (list of wake tokens that idle consumers block on).
+//! (hash, expires after `dead_letter_ttl`), `tokens` (the lease token counter), `wake` (list of
+//! wake tokens that idle consumers block on).
 
 mod conn;
 mod scripts;
@@ -94,10 +95,17 @@ impl RedisBroker {
         format!("{}:wake", self.base)
     }
 
-    /// A script call with the base, now and the wake key (which routes it to the queue's slot).
-    fn invocation<'a>(&self, script: &'a redis::Script, now: u64) -> redis::ScriptInvocation<'a> {
+    /// A script call with the base, the time to use, the dead-letter retention and the wake key
+    /// (which routes it to the queue's slot). The time is empty (Redis' own `TIME`) unless the
+    /// clock is a test's manual one: a host's wall clock never decides a lease or a due time.
+    fn invocation<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
         let mut inv = script.key(self.wake_key());
-        inv.arg(&*self.base).arg(now);
+        inv.arg(&*self.base);
+        match self.clock.authoritative_ms() {
+            Some(now) => inv.arg(now),
+            None => inv.arg(""),
+        };
+        inv.arg(self.config.dead_letter_ttl.as_millis() as u64);
         inv
     }
 }
@@ -117,26 +125,22 @@ impl Broker for RedisBroker {
         }
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(self.config.batch_size.max(1) * 8) {
+            // The host clock only seeds fresh ids (unique by their random part); the script
+            // stamps the due and enqueue times from its own clock.
             let now = self.clock.now_ms();
-            let mut inv = self.invocation(&scripts::ENQUEUE, now);
+            let mut inv = self.invocation(&scripts::ENQUEUE);
             inv.arg(self.config.dedupe_window.as_millis() as u64)
                 .arg(chunk.len());
             let mut ids = Vec::with_capacity(chunk.len());
             for job in chunk {
                 let id = job.id.clone().unwrap_or_else(|| new_job_id(now));
-                let record = Record {
-                    lane: job.lane,
-                    due_ms: now + job.delay.as_millis() as u64,
-                    id: id.clone(),
-                    kind: job.kind.clone(),
-                    enqueued_at_ms: now,
-                    replayed_from: Vec::new(),
-                    payload: job.payload.clone(),
-                };
                 inv.arg(&job.key)
                     .arg(&id)
                     .arg(if job.id.is_some() { "1" } else { "0" })
-                    .arg(record.encode());
+                    .arg(&[job.lane.code()][..])
+                    .arg(job.delay.as_millis() as u64)
+                    .arg(&job.kind)
+                    .arg(Record::tail(&[], &job.payload));
                 ids.push(id);
             }
             let flags: Vec<u8> = inv.invoke_async(&mut self.conn.clone()).await?;
@@ -152,9 +156,8 @@ impl Broker for RedisBroker {
     }
 
     async fn lease(&self, max: usize) -> Result<Leased, BrokerError> {
-        let now = self.clock.now_ms();
         let [high, normal, low] = self.config.weights;
-        let mut inv = self.invocation(&scripts::LEASE, now);
+        let mut inv = self.invocation(&scripts::LEASE);
         inv.arg(max.min(1000))
             .arg(self.config.lease_duration.as_millis() as u64)
             .arg(self.config.max_attempts)
@@ -165,45 +168,48 @@ impl Broker for RedisBroker {
         let mut reply = reply.into_iter();
         let next_wake = int(reply.next())?;
         let dead_lettered = int(reply.next())?;
+        let now = int(reply.next())? as u64;
         let mut jobs = Vec::new();
         while let Some(key) = reply.next() {
             let key = text(Some(key))?;
             let record = Record::decode(&bytes(reply.next())?)?;
             let attempt = int(reply.next())? as u32;
             let first = int(reply.next())? as u64;
-            jobs.push(record.into_job(key, attempt, first, now));
+            let token = int(reply.next())? as u64;
+            jobs.push(record.into_job(key, attempt, first, now, token));
         }
         Ok(Leased {
             jobs,
             next_wake_ms: (next_wake >= 0).then_some(next_wake as u64),
             dead_lettered: dead_lettered as u32,
+            now_ms: now,
         })
     }
 
-    async fn heartbeat(&self, leases: &[(String, u32)]) -> Result<usize, BrokerError> {
+    async fn heartbeat(&self, leases: &[(String, u64)]) -> Result<Vec<bool>, BrokerError> {
         if leases.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let now = self.clock.now_ms();
-        let mut inv = self.invocation(&scripts::HEARTBEAT, now);
-        inv.arg(now + self.config.lease_duration.as_millis() as u64);
-        for (key, attempt) in leases {
-            inv.arg(key).arg(attempt);
+        let mut inv = self.invocation(&scripts::HEARTBEAT);
+        inv.arg(self.config.lease_duration.as_millis() as u64);
+        for (key, token) in leases {
+            inv.arg(key).arg(token);
         }
-        Ok(inv.invoke_async(&mut self.conn.clone()).await?)
+        let held: Vec<u8> = inv.invoke_async(&mut self.conn.clone()).await?;
+        Ok(held.into_iter().map(|h| h == 1).collect())
     }
 
     async fn settle(&self, acks: Vec<Ack>) -> Result<Vec<bool>, BrokerError> {
         let mut out = Vec::with_capacity(acks.len());
         for chunk in acks.chunks(1000) {
-            let now = self.clock.now_ms();
-            let mut inv = self.invocation(&scripts::SETTLE, now);
+            let mut inv = self.invocation(&scripts::SETTLE);
             inv.arg(chunk.len());
             for ack in chunk {
-                inv.arg(&ack.key).arg(ack.attempt);
+                inv.arg(&ack.key).arg(ack.token);
                 match &ack.settle {
                     Settle::Done => inv.arg("D").arg("").arg(""),
                     Settle::RetryAt { due_ms } => inv.arg("R").arg(due_ms).arg(""),
+                    Settle::DeferUntil { due_ms } => inv.arg("W").arg(due_ms).arg(""),
                     Settle::Dead { class, error } => inv.arg("X").arg(class.as_str()).arg(error),
                     Settle::Release => inv.arg("F").arg("").arg(""),
                 };
@@ -241,14 +247,14 @@ impl Broker for RedisBroker {
     }
 
     async fn stats(&self) -> Result<QueueStats, BrokerError> {
-        let now = self.clock.now_ms();
         let reply: Vec<i64> = self
-            .invocation(&scripts::STATS, now)
+            .invocation(&scripts::STATS)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        if reply.len() != 12 {
+        if reply.len() != 13 {
             return Err(BrokerError::Corrupt("stats reply".into()));
         }
+        let now = reply[12].max(0) as u64;
         let mut stats = QueueStats {
             in_flight: reply[9].max(0) as u64,
             delayed_keys: reply[10].max(0) as u64,
@@ -302,7 +308,7 @@ impl Broker for RedisBroker {
             return Ok(Vec::new());
         }
         let now = self.clock.now_ms();
-        let mut inv = self.invocation(&scripts::REPLAY, now);
+        let mut inv = self.invocation(&scripts::REPLAY);
         inv.arg(lane.map(|l| (l.code() as char).to_string()).unwrap_or_default());
         for id in ids {
             inv.arg(id).arg(new_job_id(now));
@@ -323,7 +329,7 @@ impl Broker for RedisBroker {
         if ids.is_empty() {
             return Ok(0);
         }
-        let mut inv = self.invocation(&scripts::REMOVE_DEAD, self.clock.now_ms());
+        let mut inv = self.invocation(&scripts::REMOVE_DEAD);
         for id in ids {
             inv.arg(id);
         }

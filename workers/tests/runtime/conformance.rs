@@ -35,6 +35,14 @@ macro_rules! conformance {
             case!(an_enqueue_wakes_a_waiting_consumer);
             case!(the_runner_works_until_shutdown);
             case!(shutdown_releases_jobs_still_running_after_the_grace);
+            case!(a_late_ack_of_a_stalled_worker_cannot_settle_the_chats_next_job);
+            case!(two_acks_of_one_lease_in_a_batch_apply_once);
+            case!(a_stale_heartbeat_is_refused_and_extends_nothing);
+            case!(a_runner_that_lost_its_lease_stops_the_handler_and_settles_nothing);
+            case!(skewed_host_clocks_neither_steal_leases_nor_delay_jobs);
+            case!(retry_after_uses_no_attempts_and_is_bounded_in_time);
+            case!(a_hung_handler_is_cancelled_at_its_deadline_as_a_retry);
+            case!(dead_letters_expire_after_their_ttl);
         }
     };
 }

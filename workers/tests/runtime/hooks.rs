@@ -75,6 +75,7 @@ async fn the_hook_sees_every_attempt_with_its_settle_and_times() {
             let settle = match settle {
                 Settle::Done => "done",
                 Settle::RetryAt { .. } => "retry",
+                Settle::DeferUntil { .. } => "defer",
                 Settle::Dead { .. } => "dead",
                 Settle::Release => "release",
             };

@@ -111,3 +111,48 @@ fn runners_and_stats_samples_emit_the_catalogue() {
     assert_eq!(gauge(names::QUEUE_IN_FLIGHT, None), 0.0);
     assert_eq!(gauge(names::QUEUE_DEAD, None), 2.0);
 }
+
+#[test]
+fn a_stale_ack_is_counted_as_ava_queue_stale_acks_total() {
+    assert_eq!(names::ACKS_STALE, "ava_queue_stale_acks_total");
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let taken_over = metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let clock = Clock::manual(T0);
+            let broker = MemoryBroker::new(QueueConfig::default(), clock.clone());
+            broker
+                .enqueue(NewJob::new("m", Lane::Normal, "k", "x"))
+                .await
+                .unwrap();
+            let (other, clock2) = (broker.clone(), clock.clone());
+            // The handler stalls past its lease; meanwhile another consumer takes the job over.
+            let runner = workers::Runner::new(broker.clone(), move |_job: workers::Job| {
+                let (other, clock) = (other.clone(), clock2.clone());
+                async move {
+                    clock.advance(QueueConfig::default().lease_duration);
+                    assert_eq!(other.lease(1).await.unwrap().jobs.len(), 1, "taken over");
+                    workers::Outcome::Done
+                }
+            });
+            runner.try_execute().await.unwrap().expect("ran");
+            broker.stats().await.unwrap().in_flight
+        })
+    });
+    assert_eq!(
+        taken_over, 1,
+        "the late Done did not settle the other consumer's lease"
+    );
+    let snap = snapshotter.snapshot().into_vec();
+    assert!(
+        matches!(
+            find(&snap, MetricKind::Counter, names::ACKS_STALE, None),
+            Some(DebugValue::Counter(1))
+        ),
+        "one stale ack counted"
+    );
+}

@@ -30,6 +30,13 @@ pub(crate) fn test_config() -> QueueConfig {
 pub(crate) trait Factory: Sync {
     type B: Broker;
     fn make(&self, config: QueueConfig, clock: Clock) -> impl Future<Output = Self::B> + Send;
+    /// Another handle on `of`'s queue, as a process on a host whose wall clock is `clock`
+    /// would open it. The memory backend lives in one process with one clock, so it ignores it.
+    fn peer(&self, of: &Self::B, clock: Clock) -> Self::B;
+    /// How long Redis keeps the dead letter `id` of the queue made last (`None` in memory).
+    fn dead_letter_pttl(&self, _id: &str) -> impl Future<Output = Option<i64>> + Send {
+        async { None }
+    }
     /// Removes what the made queues left in shared servers.
     fn cleanup(&self) -> impl Future<Output = ()> + Send {
         async {}
@@ -42,6 +49,9 @@ impl Factory for Memory {
     type B = MemoryBroker;
     async fn make(&self, config: QueueConfig, clock: Clock) -> MemoryBroker {
         MemoryBroker::new(config, clock)
+    }
+    fn peer(&self, of: &MemoryBroker, _clock: Clock) -> MemoryBroker {
+        of.clone()
     }
 }
 
@@ -73,6 +83,35 @@ impl Factory for Redis {
             .await
             .unwrap_or_else(|e| panic!("Redis at {:?} is unreachable ({e}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no", self.target))
             .with_clock(clock)
+    }
+
+    fn peer(&self, of: &RedisBroker, clock: Clock) -> RedisBroker {
+        of.clone().with_clock(clock)
+    }
+
+    async fn dead_letter_pttl(&self, id: &str) -> Option<i64> {
+        let prefix = self.prefixes.lock().unwrap().last().cloned()?;
+        let key = format!("{prefix}:{{{prefix}}}:dead:{id}");
+        let mut pttl = redis::cmd("PTTL");
+        pttl.arg(key);
+        Some(match &self.target {
+            RedisTarget::Single(url) => {
+                let mut conn = redis::Client::open(url.as_str())
+                    .unwrap()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("redis");
+                pttl.query_async(&mut conn).await.expect("PTTL")
+            }
+            RedisTarget::Cluster(nodes) => {
+                let mut conn = redis::cluster::ClusterClient::new(nodes.clone())
+                    .unwrap()
+                    .get_async_connection()
+                    .await
+                    .expect("cluster");
+                pttl.query_async(&mut conn).await.expect("PTTL")
+            }
+        })
     }
 
     async fn cleanup(&self) {

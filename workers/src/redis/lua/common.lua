@@ -1,25 +1,34 @@
--- Shared by every script. ARGV[1] is the key base `<prefix>:{<prefix>}`, ARGV[2] the client's
--- "now" in ms (scripts never call TIME, so tests can drive time). Every key a script touches
--- starts with the base, so all of them share one hash tag and one cluster slot.
+-- Shared by every script. ARGV[1] is the key base `<prefix>:{<prefix>}`, ARGV[2] "now" in ms or
+-- '' for Redis' own clock (TIME), ARGV[3] how long dead letters are kept, ms. Hosts never send
+-- their own wall clock: leases and due times follow one clock, Redis', so a host whose clock is
+-- off cannot steal a live lease or delay a job. Only tests send a time (a manual clock). Scripts
+-- that call TIME and then write rely on effects replication (the only mode since Redis 7).
+-- Every key a script touches starts with the base, so all share one hash tag and cluster slot.
 -- A record (a queued job) is `lane|due_ms|id|kind|enqueued_ms|history|payload`.
 -- Hot paths avoid string.match and number-to-text conversions, which cost more redis-server CPU
 -- per job than the Redis commands themselves: timestamps stay text where they only travel.
 local base = ARGV[1]
 local now_s = ARGV[2]
+if now_s == '' then
+  local t = redis.call('TIME')
+  now_s = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+end
 local now = tonumber(now_s)
+local dead_ttl = tonumber(ARGV[3])
 local sub, find = string.sub, string.find
 local function k(name) return base .. ':' .. name end
 local function mbox(key) return base .. ':mbox:' .. key end
 local function lane_of(rec) return sub(rec, 1, 1) end
 local function due_str(rec) return sub(rec, 3, find(rec, '|', 3, true) - 1) end
 
--- An attempts entry is `n|S<hint lane>|<hint due>|first_ms|last_ms`. S is L (leased) or W
--- (waiting). The hint is the lane (or `-`) and due time of the job behind the head, seen at lease
--- time, so settling skips a read. It stays true until this lease settles, because only the lease
--- holder (fenced) or the reclaim (which rewrites the entry) pops the mailbox.
+-- An attempts entry is `n|S<hint lane>|<hint due>|first_ms|last_ms[|token]`. S is L (leased) or
+-- W (waiting); a leased entry ends with its lease's token. The hint is the lane (or `-`) and due
+-- time of the job behind the head, seen at lease time, so settling skips a read. It stays true
+-- until this lease settles, because only the lease holder (fenced) or the reclaim (which rewrites
+-- the entry) pops the mailbox.
 local function parse_att(v)
   if not v then return 0, now_s, now_s, 'W', nil, nil end
-  local n, st, hl, hd, first, last = string.match(v, '^(%d+)|(%a)(.)|(%d*)|(%d+)|(%d+)$')
+  local n, st, hl, hd, first, last = string.match(v, '^(%d+)|(%a)(.)|(%d*)|(%d+)|(%d+)')
   if hl == '-' then
     hl, hd = nil, nil
   else
@@ -28,6 +37,18 @@ local function parse_att(v)
   return tonumber(n), first, last, st, hl, hd
 end
 local function waiting_att(n, first, last) return n .. '|W-||' .. first .. '|' .. last end
+
+-- Fencing: whether `entry` is a lease holding token `tok` (a string). Tokens come from one
+-- counter per queue, so a token names one lease of one job: an ack or heartbeat of a lease that
+-- expired (and was maybe handed out again, or the key moved on to its next job) never matches.
+-- Returns the position of the first `|` (for reading the hint) when it holds.
+local function holds(entry, tok)
+  if not entry then return nil end
+  local p = find(entry, '|', 1, true)
+  if not p or sub(entry, p + 1, p + 1) ~= 'L' then return nil end
+  if sub(entry, -#tok - 1) ~= '|' .. tok then return nil end
+  return p
+end
 
 -- Small hashes and zsets are stored as listpacks, where each insert or lookup scans the whole
 -- key: with a batch of 32 leases that made ZADD/HSET/HMGET quadratic and cost more CPU than the
@@ -105,5 +126,8 @@ local function bury(key, class, err, n, first, last)
   redis.call('HSET', k('dead:' .. id), 'id', id, 'lane', lane, 'key', key, 'kind', kind,
     'payload', payload, 'error', err, 'class', class, 'attempts', n, 'enqueued', enq,
     'first', first, 'last', last, 'dead', now_s, 'history', hist)
+  redis.call('PEXPIRE', k('dead:' .. id), dead_ttl)
   redis.call('ZADD', k('dead'), now_s, id)
+  -- The index forgets letters whose hash has expired (see stats.lua for quiet queues).
+  redis.call('ZREMRANGEBYSCORE', k('dead'), '-inf', now - dead_ttl)
 end

@@ -1,9 +1,9 @@
--- ARGV[3] max jobs, ARGV[4] lease ms, ARGV[5] max attempts, ARGV[6..8] lane weights h n l.
--- Returns {next_wake_ms or -1, dead_lettered, key, record, attempt, first_ms, ...}.
-local max = tonumber(ARGV[3])
-local lease_ms = tonumber(ARGV[4])
-local max_att = tonumber(ARGV[5])
-local weights = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+-- ARGV[4] max jobs, ARGV[5] lease ms, ARGV[6] max attempts, ARGV[7..9] lane weights h n l.
+-- Returns {next_wake_ms or -1, dead_lettered, now_ms, key, record, attempt, first_ms, token, ...}.
+local max = tonumber(ARGV[4])
+local lease_ms = tonumber(ARGV[5])
+local max_att = tonumber(ARGV[6])
+local weights = {tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])}
 local lanes = {'h', 'n', 'l'}
 local buried = 0
 
@@ -35,7 +35,7 @@ if #expired > 0 then
 end
 flush_ready()
 
-local out = {-1, 0}
+local out = {-1, 0, now_s}
 local lens, total = {}, 0
 for i = 1, 3 do
   lens[i] = redis.call('LLEN', k('ready:' .. lanes[i]))
@@ -90,6 +90,9 @@ if total > 0 and max > 0 then
   if taken > 0 then atts = redis.call('HMGET', k('att'), unpack(keys)) end
   local hset, zadd = {}, {}
   local deadline = tostring(now + lease_ms)
+  -- One fencing token per lease from one counter per queue: INCRBY reserves the whole batch.
+  local tok = 0
+  if taken > 0 then tok = redis.call('INCRBY', k('tokens'), taken) - taken end
   for i, key in ipairs(keys) do
     local pair = redis.call('LRANGE', mbox(key), 0, 1)
     local head = pair[1]
@@ -104,14 +107,16 @@ if total > 0 and max > 0 then
       local hint = '-|'
       local behind = pair[2]
       if behind then hint = lane_of(behind) .. '|' .. due_str(behind) end
+      local tok_s = tostring(tok + i)
       hset[#hset + 1] = key
-      hset[#hset + 1] = n_s .. '|L' .. hint .. '|' .. first .. '|' .. now_s
+      hset[#hset + 1] = n_s .. '|L' .. hint .. '|' .. first .. '|' .. now_s .. '|' .. tok_s
       zadd[#zadd + 1] = deadline
       zadd[#zadd + 1] = key
       out[#out + 1] = key
       out[#out + 1] = head
       out[#out + 1] = n
       out[#out + 1] = first
+      out[#out + 1] = tok_s
     end
   end
   if #hset > 0 then
@@ -125,7 +130,7 @@ if total > 0 and max > 0 then
 end
 -- More ready than taken: let another consumer (maybe in another process) take the rest.
 if total > taken then wake() end
-if (#out - 2) / 4 < max then
+if (#out - 3) / 5 < max then
   local d = redis.call('ZRANGE', k('delayed'), 0, 0, 'WITHSCORES')
   local l = redis.call('ZRANGE', k('leases'), 0, 0, 'WITHSCORES')
   local nw = -1

@@ -1,9 +1,9 @@
--- ARGV[3] lane override ('' keeps each letter's lane), then old id, new id pairs.
+-- ARGV[4] lane override ('' keeps each letter's lane), then old id, new id pairs.
 -- Returns old id, new id, lane for each dead letter replayed.
-local override = ARGV[3]
+local override = ARGV[4]
 local out = {}
 local woke = false
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local old, new = ARGV[i], ARGV[i + 1]
   local f = redis.call('HMGET', k('dead:' .. old), 'lane', 'key', 'kind', 'payload', 'history')
   if f[1] then

@@ -1,5 +1,8 @@
 -- Returns per lane h, n, l: depth, ready keys, enqueue ms of the front key's head (or -1);
--- then in-flight, delayed keys, dead letters.
+-- then in-flight, delayed keys, dead letters, and the time used (ms).
+-- Dead letters past their retention: the hashes expire by themselves, the index is trimmed here
+-- (and at each burial), so a quiet queue's count stays true too.
+redis.call('ZREMRANGEBYSCORE', k('dead'), '-inf', now - dead_ttl)
 local out = {}
 for _, lane in ipairs({'h', 'n', 'l'}) do
   out[#out + 1] = tonumber(redis.call('HGET', k('depth'), lane) or '0')
@@ -15,4 +18,5 @@ end
 out[#out + 1] = redis.call('ZCOUNT', k('leases'), '-inf', '(+inf')
 out[#out + 1] = redis.call('ZCARD', k('delayed'))
 out[#out + 1] = redis.call('ZCARD', k('dead'))
+out[#out + 1] = now
 return out

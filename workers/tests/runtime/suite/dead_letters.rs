@@ -86,7 +86,7 @@ pub(crate) async fn the_dead_letter_api_lists_replays_and_purges<F: Factory>(f: 
     );
     let ack = Ack {
         key: "b".into(),
-        attempt: 1,
+        token: job.token,
         settle: Settle::Dead {
             class: workers::ErrorClass::Permanent,
             error: "again".into(),

@@ -26,10 +26,11 @@ pub(crate) async fn an_expired_lease_is_reclaimed_with_attempts_counted<F: Facto
         .pop()
         .expect("reclaimed after expiry");
     assert_eq!((second.attempts, second.id.clone()), (2, first.id.clone()));
+    assert_ne!(second.token, first.token, "a new lease, a new token");
     let stale = broker
         .settle(vec![Ack {
             key: "k".into(),
-            attempt: 1,
+            token: first.token,
             settle: Settle::Done,
         }])
         .await
@@ -46,8 +47,8 @@ pub(crate) async fn a_heartbeat_keeps_the_lease<F: Factory>(f: &F) {
     for _ in 0..5 {
         clock.advance(Duration::from_millis(1500));
         assert_eq!(
-            broker.heartbeat(&[("k".into(), leased.attempts)]).await.unwrap(),
-            1
+            broker.heartbeat(&[("k".into(), leased.token)]).await.unwrap(),
+            [true]
         );
         assert!(
             broker.lease(1).await.unwrap().jobs.is_empty(),
@@ -55,8 +56,11 @@ pub(crate) async fn a_heartbeat_keeps_the_lease<F: Factory>(f: &F) {
         );
     }
     assert_eq!(
-        broker.heartbeat(&[("k".into(), 99)]).await.unwrap(),
-        0,
+        broker
+            .heartbeat(&[("k".into(), leased.token + 99)])
+            .await
+            .unwrap(),
+        [false],
         "a stranger's heartbeat renews nothing"
     );
     done(&broker, &leased).await;
@@ -91,7 +95,7 @@ pub(crate) async fn a_released_job_does_not_count_the_attempt<F: Factory>(f: &F)
     let leased = broker.lease(1).await.unwrap().jobs.pop().unwrap();
     let ack = Ack {
         key: "k".into(),
-        attempt: leased.attempts,
+        token: leased.token,
         settle: Settle::Release,
     };
     assert_eq!(broker.settle(vec![ack]).await.unwrap(), [true]);

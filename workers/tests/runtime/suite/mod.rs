@@ -8,11 +8,13 @@ use workers::{Ack, Broker, Clock, Job, Lane, NewJob, Outcome, QueueConfig, Runne
 use crate::support::{Factory, T0};
 
 mod dead_letters;
+mod fencing;
 mod leases;
 mod order;
 mod timing;
 
 pub(crate) use dead_letters::*;
+pub(crate) use fencing::*;
 pub(crate) use leases::*;
 pub(crate) use order::*;
 pub(crate) use timing::*;
@@ -29,7 +31,7 @@ pub(super) async fn done<B: Broker>(broker: &B, job: &Job) {
     let acked = broker
         .settle(vec![Ack {
             key: job.key.clone(),
-            attempt: job.attempts,
+            token: job.token,
             settle: Settle::Done,
         }])
         .await
@@ -85,4 +87,12 @@ pub(crate) async fn all<F: Factory>(f: &F) {
     an_enqueue_wakes_a_waiting_consumer(f).await;
     the_runner_works_until_shutdown(f).await;
     shutdown_releases_jobs_still_running_after_the_grace(f).await;
+    a_late_ack_of_a_stalled_worker_cannot_settle_the_chats_next_job(f).await;
+    two_acks_of_one_lease_in_a_batch_apply_once(f).await;
+    a_stale_heartbeat_is_refused_and_extends_nothing(f).await;
+    a_runner_that_lost_its_lease_stops_the_handler_and_settles_nothing(f).await;
+    skewed_host_clocks_neither_steal_leases_nor_delay_jobs(f).await;
+    retry_after_uses_no_attempts_and_is_bounded_in_time(f).await;
+    a_hung_handler_is_cancelled_at_its_deadline_as_a_retry(f).await;
+    dead_letters_expire_after_their_ttl(f).await;
 }
