@@ -82,9 +82,10 @@ pub struct SentrySettings {
 
 impl Settings {
     /// Whether orders would reach a real market. Every live-trading switch belongs here, so the
-    /// allowlist rule below covers it: a provider other than the paper ledger is live.
+    /// allowlist rule below covers it: a provider other than the paper ledger, in `live` mode
+    /// (`broker.mode = "paper"` sends Alpaca orders to its paper endpoint: no real money).
     pub fn live_broker(&self) -> bool {
-        self.broker.provider != "paper"
+        self.broker.provider != "paper" && self.broker.mode == "live"
     }
 
     /// AVA refuses to start with a live broker unless only listed people can trade.

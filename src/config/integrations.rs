@@ -4,7 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{ConfigError, Secret, invalid};
+use super::{
+    ConfigError, Secret, invalid,
+    providers::{AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings},
+};
+
+/// Market data providers AVA has, for `market_data.provider` and `market_data.providers`.
+pub const MARKET_PROVIDERS: &[&str] = &["simulated", "http", "alpaca", "binance"];
 
 /// Timeout, retries and circuit breaker of one external service.
 ///
@@ -45,8 +51,16 @@ impl GuardSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketDataSettings {
-    /// `simulated` (built in, deterministic) or `http`.
+    /// `simulated` (built in, deterministic), `http`, `alpaca` or `binance`.
     pub provider: String,
+    /// Several providers at once, routed by symbol kind (e.g. `["alpaca", "binance"]`); empty
+    /// means `provider` alone.
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// Alpaca's market data API (stocks, options).
+    pub alpaca: AlpacaDataSettings,
+    /// Binance's public market data API (crypto pairs).
+    pub binance: BinanceSettings,
     /// Base URL of the HTTP provider.
     pub base_url: String,
     /// API key of the HTTP provider (environment only: `AVA_MARKET_DATA__API_KEY`).
@@ -67,24 +81,42 @@ pub struct MarketDataSettings {
 }
 
 impl MarketDataSettings {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        match self.provider.as_str() {
-            "simulated" => {}
-            "http" => {
-                if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-                    return Err(invalid(
-                        "market_data.base_url",
-                        "must be an http:// or https:// URL when provider = \"http\"",
-                    ));
-                }
-            }
-            _ => {
-                return Err(invalid(
-                    "market_data.provider",
-                    "must be \"simulated\" or \"http\"",
-                ));
-            }
+    /// The providers in routing order: `providers` if set, else `provider` alone.
+    pub fn active_providers(&self) -> Vec<String> {
+        if self.providers.is_empty() {
+            vec![self.provider.clone()]
+        } else {
+            self.providers.clone()
         }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !MARKET_PROVIDERS.contains(&self.provider.as_str()) {
+            return Err(invalid(
+                "market_data.provider",
+                "must be \"simulated\", \"http\", \"alpaca\" or \"binance\"",
+            ));
+        }
+        if let Some(bad) = self
+            .providers
+            .iter()
+            .find(|p| !MARKET_PROVIDERS.contains(&p.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "market_data.providers",
+                problem: format!("unknown provider {bad:?}: use simulated, http, alpaca or binance"),
+            });
+        }
+        let active = self.active_providers();
+        let uses = |name: &str| active.iter().any(|p| p == name);
+        if uses("http") && !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(invalid(
+                "market_data.base_url",
+                "must be an http:// or https:// URL when provider = \"http\"",
+            ));
+        }
+        self.alpaca.validate(uses("alpaca"))?;
+        self.binance.validate(uses("binance"))?;
         if self
             .simulated_prices
             .values()
@@ -104,8 +136,15 @@ impl MarketDataSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerSettings {
-    /// `paper`: accounts, orders and positions in Postgres.
+    /// `paper` (accounts, orders and positions in Postgres) or `alpaca`.
     pub provider: String,
+    /// `paper` or `live`: which Alpaca endpoint `broker.alpaca.base_url` defaults to. `live`
+    /// starts only behind an allowlist (`Settings::check_live_trading_access`).
+    pub mode: String,
+    /// Broker requests per second shared by every worker.
+    pub rate_per_sec: u32,
+    /// Alpaca's trading API.
+    pub alpaca: AlpacaBrokerSettings,
     /// Cash a new paper account starts with, in dollars.
     pub paper_starting_cash: u64,
     /// Timeout of one call.
@@ -122,12 +161,18 @@ pub struct BrokerSettings {
 
 impl BrokerSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if self.provider != "paper" {
-            return Err(invalid(
-                "broker.provider",
-                "must be \"paper\" (the only broker so far)",
-            ));
+        if !matches!(self.provider.as_str(), "paper" | "alpaca") {
+            return Err(invalid("broker.provider", "must be \"paper\" or \"alpaca\""));
         }
+        if !matches!(self.mode.as_str(), "paper" | "live") {
+            return Err(invalid("broker.mode", "must be \"paper\" or \"live\""));
+        }
+        if self.rate_per_sec == 0 {
+            return Err(invalid("broker.rate_per_sec", "must be at least 1"));
+        }
+        // `live` behind an allowlist is checked with the access section:
+        // `Settings::check_live_trading_access`.
+        self.alpaca.validate(self.provider == "alpaca")?;
         self.guard().validate([
             "broker.timeout_ms",
             "broker.breaker_failures",

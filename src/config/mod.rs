@@ -8,6 +8,7 @@ mod ingress;
 mod integrations;
 mod limits;
 mod nlu;
+mod providers;
 mod queue;
 mod scheduler;
 mod secret;
@@ -30,9 +31,14 @@ pub use access::{AccessMode, AccessSettings, AdminSettings, SentrySettings};
 pub use conversation::ConversationSettings;
 pub use infra::{DatabaseSettings, HttpSettings, LogSettings, RedisSettings};
 pub use ingress::{IngressMode, IngressSettings, LaneRules, PollingSettings};
-pub use integrations::{BrokerSettings, CacheSettings, GuardSettings, MarketDataSettings, TradingSettings};
+pub use integrations::{
+    BrokerSettings, CacheSettings, GuardSettings, MARKET_PROVIDERS, MarketDataSettings, TradingSettings,
+};
 pub use limits::{InboundLimitSettings, OutboundLimitSettings};
 pub use nlu::NluSettings;
+pub use providers::{
+    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBrokerSettings, AlpacaDataSettings, BinanceSettings,
+};
 pub use queue::QueueSettings;
 pub use scheduler::SchedulerSettings;
 pub use secret::Secret;
@@ -416,6 +422,31 @@ mod tests {
     }
 
     #[test]
+    fn provider_settings_name_their_keys() {
+        let err = with("market_data.provider", "alpaca").unwrap_err().to_string();
+        assert!(err.contains("market_data.alpaca.key_id"), "{err}");
+        assert!(
+            with("market_data.provider", "binance").is_ok(),
+            "Binance needs no key"
+        );
+        let err = with("market_data.provider", "nasdaq").unwrap_err().to_string();
+        assert!(err.contains("market_data.provider"), "{err}");
+        let err = with("market_data.alpaca.feed", "delayed")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("market_data.alpaca.feed"), "{err}");
+        let err = with("broker.mode", "yolo").unwrap_err().to_string();
+        assert!(err.contains("broker.mode"), "{err}");
+        let err = with("broker.provider", "alpaca").unwrap_err().to_string();
+        assert!(err.contains("broker.alpaca.key_id"), "{err}");
+        let live = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(
+            "[broker]\nprovider = \"alpaca\"\nmode = \"live\"\n[broker.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\n",
+        ));
+        let err = Settings::from_figment(live).unwrap_err().to_string();
+        assert!(err.contains("access.mode") && err.contains("allowlist"), "{err}");
+    }
+
+    #[test]
     fn an_unknown_key_is_rejected() {
         let err = with("http.adr", "127.0.0.1:1").unwrap_err().to_string();
         assert!(err.contains("adr"), "{err}");
@@ -423,8 +454,11 @@ mod tests {
 
     #[test]
     fn a_live_broker_needs_an_allowlist_with_a_trader() {
-        let live =
-            || Figment::from(Toml::string(DEFAULTS)).merge(Serialized::default("broker.provider", "alpaca"));
+        let live = || {
+            Figment::from(Toml::string(DEFAULTS))
+                .merge(Serialized::default("broker.provider", "alpaca"))
+                .merge(Serialized::default("broker.mode", "live"))
+        };
         let err = Settings::from_figment(live()).unwrap_err().to_string();
         assert!(err.contains("access.mode") && err.contains("allowlist"), "{err}");
         let err = Settings::from_figment(live().merge(Serialized::default("access.mode", "allowlist")))
@@ -434,6 +468,8 @@ mod tests {
         // With an allowlist and a trader the access rule holds (whatever the broker says next).
         let mut s = Settings::from_figment(Figment::from(Toml::string(DEFAULTS))).unwrap();
         s.broker.provider = "alpaca".into();
+        assert!(!s.live_broker(), "Alpaca's paper endpoint is not live");
+        s.broker.mode = "live".into();
         assert!(s.live_broker());
         assert!(s.check_live_trading_access().is_err());
         s.access.mode = AccessMode::Allowlist;

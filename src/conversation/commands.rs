@@ -1,7 +1,7 @@
 //! Commands and their arguments: `/name args` → [`Command`], or the usage line to answer with.
 
 use super::{alerts::Direction, text::usage};
-use crate::integrations::is_plausible_symbol;
+use crate::integrations::symbols;
 
 /// Longest period /history and /trend accept, in days.
 const MAX_DAYS: u32 = 366;
@@ -113,10 +113,10 @@ pub fn parse(name: &str, args: &str) -> Result<Command, &'static str> {
     })
 }
 
-/// An upper-cased ticker, if it could be one (a leading `$` is allowed: `$AAPL`).
+/// A symbol in its one spelling, if it could be one: an upper-cased ticker (a leading `$` is
+/// allowed: `$AAPL`), a crypto pair as `BASE-QUOTE` (`btc/usdt`, `btcusdt` → `BTC-USDT`).
 pub fn symbol(s: &str) -> Option<String> {
-    let s = s.trim().trim_start_matches('$').to_uppercase();
-    is_plausible_symbol(&s).then_some(s)
+    symbols::canonical(s)
 }
 
 /// `7d`, `2w`, `3m`, `1y`, or a bare number of days.

@@ -50,6 +50,8 @@ fn chain() -> Vec<OptionContract> {
                     expiry,
                     bid: 2.0,
                     ask: 2.2,
+                    delta: None,
+                    implied_volatility: None,
                 });
             }
         }

@@ -166,6 +166,8 @@ mod tests {
                     expiry,
                     bid: 1.9,
                     ask: 2.1,
+                    delta: None,
+                    implied_volatility: None,
                 })
             })
             .collect()

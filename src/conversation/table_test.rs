@@ -311,6 +311,8 @@ fn table() -> Vec<(&'static str, Event, [&'static str; 4])> {
                     order_id: "P-1".into(),
                     fill_price: 2.5,
                     duplicate: false,
+                    status: crate::integrations::OrderStatus::Filled,
+                    filled_quantity: 1.0,
                 }),
             },
             ["I", "T", "S", "I"],
@@ -604,6 +606,8 @@ fn the_analysis_walks_from_ticker_to_order() {
                 order_id: "P-9".into(),
                 fill_price: 2.5,
                 duplicate: false,
+                status: crate::integrations::OrderStatus::Filled,
+                filled_quantity: 1.0,
             }),
         },
     );

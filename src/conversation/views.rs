@@ -8,7 +8,9 @@ use super::{
     strategy::Analysis,
     text::{html_escape, money, pct},
 };
-use crate::integrations::{BreakerState, IntegrationError, PricePoint, Quote, ServiceHealth, pct_change};
+use crate::integrations::{
+    BreakerState, IntegrationError, Position, PricePoint, Quote, ServiceHealth, pct_change,
+};
 
 /// Moving-average window of /trend, in points.
 const MA_WINDOW: usize = 7;
@@ -186,23 +188,65 @@ pub(crate) fn portfolio(result: Fetched<PortfolioView>) -> Effect {
         Ok(view) => view,
         Err(e) => return failure(&e),
     };
+    let known: Vec<f64> = view.positions.iter().filter_map(Position::market_value).collect();
+    let complete = known.len() == view.positions.len();
+    let equity = view.account.cash + known.iter().sum::<f64>();
     let mut text = format!(
-        "💼 Cash {} · buying power {}",
+        "💼 Equity {}{} · cash {} · buying power {}",
+        money(equity),
+        if complete {
+            ""
+        } else {
+            " (some prices unavailable)"
+        },
         money(view.account.cash),
         money(view.account.buying_power())
     );
     if view.positions.is_empty() {
         text.push_str("\nNo positions yet. Try \"analyze a stock\" or /buy AAPL 10.");
     }
+    let mut total_pnl = 0.0;
     for p in &view.positions {
-        text.push_str(&format!(
-            "\n{} × {} @ {}",
-            p.quantity,
-            p.instrument,
-            money(p.average_price)
-        ));
+        match (p.market_price, p.market_value(), p.unrealised_pnl()) {
+            (Some(price), Some(value), Some(pnl)) => {
+                total_pnl += pnl;
+                let cost = (p.average_price * p.quantity as f64 * p.multiplier()).abs();
+                text.push_str(&format!(
+                    "\n{} × {} @ {} → {} = {} · P&L {}{}",
+                    p.quantity,
+                    p.instrument,
+                    money(p.average_price),
+                    money(price),
+                    money(value),
+                    signed_money(pnl),
+                    if cost > 0.0 {
+                        format!(" ({})", pct(pnl / cost * 100.0))
+                    } else {
+                        String::new()
+                    },
+                ));
+            }
+            _ => text.push_str(&format!(
+                "\n{} × {} @ {} · price unavailable",
+                p.quantity,
+                p.instrument,
+                money(p.average_price)
+            )),
+        }
+    }
+    if !view.positions.is_empty() {
+        text.push_str(&format!("\nUnrealised P&L {}", signed_money(total_pnl)));
     }
     Effect::send(text)
+}
+
+/// `+$12.50` / `-$3.00`.
+fn signed_money(x: f64) -> String {
+    if x >= 0.0 {
+        format!("+{}", money(x))
+    } else {
+        money(x)
+    }
 }
 
 /// /alert answer.

@@ -1,28 +1,46 @@
 //! AVA's external services behind small traits: market data and a broker, each guarded by a
 //! timeout, retries with backoff (reads only) and a circuit breaker, with a Redis cache in front.
 //!
-//! - [`MarketData`]: [`SimulatedMarket`] (built in, deterministic) and [`HttpMarket`].
-//! - [`Broker`]: [`PaperBroker`] (accounts, orders and positions in Postgres).
+//! - [`MarketData`]: [`SimulatedMarket`] (built in, deterministic), [`HttpMarket`] (AVA's own
+//!   JSON shape), [`AlpacaMarket`] (stocks, options) and [`BinanceMarket`] (crypto pairs), routed
+//!   by symbol kind through [`MarketRouter`].
+//! - [`Broker`]: [`PaperBroker`] (accounts, orders and positions in Postgres) and
+//!   [`AlpacaBroker`] (paper or live).
+//! - [`symbols`] (what a symbol names, one spelling per pair) and [`calendar`] (NYSE days).
+//! - [`RateLimiter`]: each provider's request rate, shared by all workers through Redis.
 //! - [`Integrations`]: what the worker uses; every call goes through guard and cache.
 
+mod alpaca_broker;
+mod alpaca_data;
+mod binance;
 mod breaker;
 mod cache;
+pub mod calendar;
 mod guard;
 mod http_market;
 mod language_model;
 mod paper_broker;
+mod rate_limit;
+mod rest;
+mod router;
 mod simulated;
+pub mod symbols;
 mod transcribe;
 mod types;
 
 use std::future::Future;
 
+pub use alpaca_broker::{AlpacaBroker, client_order_id};
+pub use alpaca_data::AlpacaMarket;
+pub use binance::BinanceMarket;
 pub use breaker::{Breaker, BreakerState};
 pub use cache::{Cache, CacheKind, CacheStats};
 pub use guard::Guard;
 pub use http_market::HttpMarket;
 pub use language_model::LanguageModel;
 pub use paper_broker::PaperBroker;
+pub use rate_limit::RateLimiter;
+pub use router::{MarketDataProvider, MarketRouter};
 pub use simulated::{SimulatedMarket, is_plausible_symbol};
 pub use transcribe::Transcriber;
 pub use types::*;
@@ -100,38 +118,12 @@ pub trait Broker: Send + Sync {
         order: &OrderRequest,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<OrderReceipt, IntegrationError>> + Send;
-}
-
-/// The configured market data provider (a closed set, so an enum rather than a trait object).
-#[derive(Clone)]
-pub enum MarketDataProvider {
-    /// Built in.
-    Simulated(SimulatedMarket),
-    /// Remote JSON API.
-    Http(HttpMarket),
-}
-
-impl MarketData for MarketDataProvider {
-    async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.quote(symbol).await,
-            Self::Http(m) => m.quote(symbol).await,
-        }
-    }
-
-    async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.history(symbol, days).await,
-            Self::Http(m) => m.history(symbol, days).await,
-        }
-    }
-
-    async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
-        match self {
-            Self::Simulated(m) => m.options_chain(symbol).await,
-            Self::Http(m) => m.options_chain(symbol).await,
-        }
-    }
+    /// Where order `order_id` of `account_id` stands now (fills since it was placed).
+    fn order_status(
+        &self,
+        account_id: i64,
+        order_id: &str,
+    ) -> impl Future<Output = Result<OrderReceipt, IntegrationError>> + Send;
 }
 
 /// How one external service is doing, for /status and metrics.
@@ -143,19 +135,62 @@ pub struct ServiceHealth {
     pub state: BreakerState,
 }
 
+/// The configured broker (a closed set, so an enum rather than a trait object).
+#[derive(Clone)]
+pub enum BrokerProvider {
+    /// Accounts in Postgres.
+    Paper(PaperBroker),
+    /// Alpaca's trading API.
+    Alpaca(AlpacaBroker),
+}
+
+impl Broker for BrokerProvider {
+    async fn account(&self, account_id: i64) -> Result<Account, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.account(account_id).await,
+            Self::Alpaca(b) => b.account(account_id).await,
+        }
+    }
+
+    async fn positions(&self, account_id: i64) -> Result<Vec<Position>, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.positions(account_id).await,
+            Self::Alpaca(b) => b.positions(account_id).await,
+        }
+    }
+
+    async fn place_order(
+        &self,
+        account_id: i64,
+        order: &OrderRequest,
+        idempotency_key: &str,
+    ) -> Result<OrderReceipt, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.place_order(account_id, order, idempotency_key).await,
+            Self::Alpaca(b) => b.place_order(account_id, order, idempotency_key).await,
+        }
+    }
+
+    async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
+        match self {
+            Self::Paper(b) => b.order_status(account_id, order_id).await,
+            Self::Alpaca(b) => b.order_status(account_id, order_id).await,
+        }
+    }
+}
+
 /// Market data and broker, guarded and cached: what the worker calls.
 #[derive(Clone)]
 pub struct Integrations {
-    market: MarketDataProvider,
-    broker: PaperBroker,
-    market_guard: Guard,
+    market: MarketRouter,
+    broker: BrokerProvider,
     broker_guard: Guard,
     cache: Cache,
 }
 
 impl Integrations {
-    /// Builds the configured providers on the process' handles: the cache on its Redis handle
-    /// (keys under `prefix`), the paper broker on its Postgres pool.
+    /// Builds the configured providers on the process' handles: the cache and the shared rate
+    /// limits on its Redis handle (keys under `prefix`), the paper broker on its Postgres pool.
     pub fn new(
         market_data: &MarketDataSettings,
         broker: &BrokerSettings,
@@ -164,15 +199,20 @@ impl Integrations {
         prefix: &str,
         pool: sqlx::PgPool,
     ) -> anyhow::Result<Self> {
-        let market = match market_data.provider.as_str() {
-            "http" => MarketDataProvider::Http(HttpMarket::new(market_data)?),
-            _ => MarketDataProvider::Simulated(SimulatedMarket::new(market_data.simulated_prices.clone())),
+        let market = MarketRouter::build(market_data, Some((redis.clone(), prefix)))?;
+        let broker_provider = match broker.provider.as_str() {
+            "alpaca" => {
+                let limiter = RateLimiter::new(redis.clone(), prefix, "broker", broker.rate_per_sec);
+                BrokerProvider::Alpaca(AlpacaBroker::new(broker, Some(limiter))?)
+            }
+            _ => {
+                let starting_cents = (broker.paper_starting_cash as i64).saturating_mul(100);
+                BrokerProvider::Paper(PaperBroker::new(pool, starting_cents))
+            }
         };
-        let starting_cents = (broker.paper_starting_cash as i64).saturating_mul(100);
         Ok(Self {
             market,
-            broker: PaperBroker::new(pool, starting_cents),
-            market_guard: Guard::new("market data", market_data.guard()),
+            broker: broker_provider,
             broker_guard: Guard::new("broker", broker.guard()),
             cache: Cache::new(redis, prefix, cache),
         })
@@ -180,21 +220,64 @@ impl Integrations {
 
     /// Latest quote, cached for `cache.quote_ttl_secs`.
     pub async fn quote(&self, symbol: &str) -> Result<Quote, IntegrationError> {
+        let resolved = self.market.resolved(symbol);
         self.cache
-            .get_or_fetch(CacheKind::Quote, symbol, || {
-                self.market_guard.read(|| self.market.quote(symbol))
-            })
+            .get_or_fetch(CacheKind::Quote, &resolved, || self.market.quote(&resolved))
             .await
     }
 
-    /// Daily history straight from the provider (the data collector's table is read elsewhere).
+    /// Daily history from the provider (the data collector's table is read elsewhere). The
+    /// running session's bar takes the quote's price, so /price, /history and /compare agree at
+    /// one moment even where a provider's daily bar lags its last trade.
     pub async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        self.market_guard.read(|| self.market.history(symbol, days)).await
+        let mut bars = self.market.history(symbol, days).await?;
+        if let Some(last) = bars.last_mut()
+            && let Ok(quote) = self.quote(symbol).await
+            && quote.at.date_naive() == last.at.date_naive()
+        {
+            last.price = quote.price;
+        }
+        Ok(bars)
     }
 
     /// Option chain.
     pub async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
-        self.market_guard.read(|| self.market.options_chain(symbol)).await
+        self.market.options_chain(symbol).await
+    }
+
+    /// Fills in each position's market price the broker did not give: shares from the quote,
+    /// options from the chain's mid. A price that cannot be had stays unknown (the view says
+    /// so) rather than failing the whole portfolio.
+    pub async fn mark_to_market(&self, positions: &mut [Position]) {
+        let mut chains: std::collections::HashMap<String, Option<Vec<OptionContract>>> = Default::default();
+        for position in positions.iter_mut().filter(|p| p.market_price.is_none()) {
+            position.market_price = match position.option_contract() {
+                None => self.quote(&position.symbol).await.ok().map(|q| q.price),
+                Some((kind, strike, expiry)) => {
+                    if !chains.contains_key(&position.symbol) {
+                        let chain = self.options_chain(&position.symbol).await.ok();
+                        chains.insert(position.symbol.clone(), chain);
+                    }
+                    chains[&position.symbol].as_ref().and_then(|chain| {
+                        chain
+                            .iter()
+                            .find(|c| c.kind == kind && c.strike == strike && c.expiry == expiry)
+                            .map(OptionContract::mid)
+                    })
+                }
+            };
+        }
+    }
+
+    /// Where an order stands now.
+    pub async fn order_status(
+        &self,
+        account_id: i64,
+        order_id: &str,
+    ) -> Result<OrderReceipt, IntegrationError> {
+        self.broker_guard
+            .read(|| self.broker.order_status(account_id, order_id))
+            .await
     }
 
     /// Account balances, cached for `cache.portfolio_ttl_secs`.
@@ -237,8 +320,9 @@ impl Integrations {
 
     /// Breaker states of every service.
     pub fn health(&self) -> Vec<ServiceHealth> {
-        [&self.market_guard, &self.broker_guard]
-            .into_iter()
+        self.market
+            .guards()
+            .chain([&self.broker_guard])
             .map(|g| ServiceHealth {
                 service: g.service().to_owned(),
                 state: g.breaker().state(),
@@ -258,6 +342,10 @@ pub const BREAKER_STATE: &str = "ava_breaker_state";
 pub const CACHE_REQUESTS: &str = "ava_cache_requests_total";
 /// External calls by service and result.
 pub const EXTERNAL_CALLS: &str = "ava_external_calls_total";
+/// Waits for a provider's shared request rate, by provider.
+pub const RATE_LIMIT_WAITS: &str = "ava_provider_rate_limit_waits_total";
+/// 429 answers from providers, by service.
+pub const PROVIDER_429S: &str = "ava_provider_429_total";
 
 /// Declares the metrics this module records, with their help text.
 pub fn describe_metrics() {
@@ -272,5 +360,13 @@ pub fn describe_metrics() {
     metrics::describe_counter!(
         EXTERNAL_CALLS,
         "Calls to external services by service and result (ok, error, rejected_open)"
+    );
+    metrics::describe_counter!(
+        RATE_LIMIT_WAITS,
+        "Times a call waited for its provider's request rate shared through Redis, by provider"
+    );
+    metrics::describe_counter!(
+        PROVIDER_429S,
+        "429 Too Many Requests answers from providers, by service (each pauses all workers)"
     );
 }

@@ -1,10 +1,12 @@
 //! The paper broker: each chat's account, orders and positions in Postgres. Orders fill at once
-//! at their limit price. Money is kept in cents.
+//! at their limit price. Money is kept in cents. Options as a broker treats them: a short put
+//! holds its strike × 100 as collateral, a short call must be covered by 100 shares a contract.
 
 use sqlx::{PgPool, Row};
 
 use super::{
-    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, Position, Side,
+    Account, Broker, Instrument, IntegrationError, OptionKind, OrderReceipt, OrderRequest, OrderStatus,
+    Position, Side,
 };
 
 const SERVICE: &str = "broker";
@@ -85,6 +87,7 @@ impl Broker for PaperBroker {
                 quantity: r.get("quantity"),
                 average_price: dollars(r.get("average_price_cents")),
                 exposure: dollars(r.get("exposure_cents")),
+                market_price: None,
             })
             .collect())
     }
@@ -119,8 +122,8 @@ impl Broker for PaperBroker {
         .map_err(db_error)?;
         let Some(order_id) = inserted else {
             // Same confirmation seen before (double tap or job retry): report the first order.
-            let (id, price): (i64, i64) =
-                sqlx::query_as("SELECT id, price_cents FROM orders WHERE idempotency_key = $1")
+            let (id, price, quantity): (i64, i64, i32) =
+                sqlx::query_as("SELECT id, price_cents, quantity FROM orders WHERE idempotency_key = $1")
                     .bind(idempotency_key)
                     .fetch_one(&mut *tx)
                     .await
@@ -130,10 +133,50 @@ impl Broker for PaperBroker {
                 order_id: format!("P-{id}"),
                 fill_price: dollars(price),
                 duplicate: true,
+                status: OrderStatus::Filled,
+                filled_quantity: f64::from(quantity),
             });
         };
 
         let units = i64::from(order.quantity);
+        if matches!(
+            (&order.instrument, order.side),
+            (
+                Instrument::Option {
+                    kind: OptionKind::Call,
+                    ..
+                },
+                Side::Sell
+            )
+        ) {
+            // A covered call is covered by 100 shares per contract, counting calls already sold.
+            let held: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT instrument, quantity FROM positions WHERE account_id = $1 AND symbol = $2",
+            )
+            .bind(account_id)
+            .bind(&order.symbol)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            let shares: i64 = held
+                .iter()
+                .filter(|(i, _)| *i == order.symbol)
+                .map(|(_, q)| *q)
+                .sum();
+            let short_calls: i64 = held
+                .iter()
+                .filter(|(i, q)| *i != order.symbol && i.ends_with('C') && *q < 0)
+                .map(|(_, q)| -q)
+                .sum();
+            let free = shares - short_calls * 100;
+            if free < units * 100 {
+                return Err(IntegrationError::Rejected(format!(
+                    "a covered call needs 100 shares of {} per contract; {} uncovered shares are held",
+                    order.symbol,
+                    free.max(0)
+                )));
+            }
+        }
         let notional = price_cents * units * order.multiplier() as i64;
         let signed_qty = match order.side {
             Side::Buy => units,
@@ -201,6 +244,32 @@ impl Broker for PaperBroker {
             order_id: format!("P-{order_id}"),
             fill_price: order.limit_price,
             duplicate: false,
+            status: OrderStatus::Filled,
+            filled_quantity: f64::from(order.quantity),
+        })
+    }
+
+    async fn order_status(&self, account_id: i64, order_id: &str) -> Result<OrderReceipt, IntegrationError> {
+        let not_found = || IntegrationError::Rejected(format!("no order {order_id}"));
+        let id: i64 = order_id
+            .strip_prefix("P-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(not_found)?;
+        let row: Option<(i64, i32)> =
+            sqlx::query_as("SELECT price_cents, quantity FROM orders WHERE id = $1 AND account_id = $2")
+                .bind(id)
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        let (price, quantity) = row.ok_or_else(not_found)?;
+        // Paper orders fill whole, at once.
+        Ok(OrderReceipt {
+            order_id: order_id.to_owned(),
+            fill_price: dollars(price),
+            duplicate: false,
+            status: OrderStatus::Filled,
+            filled_quantity: f64::from(quantity),
         })
     }
 }

@@ -1,11 +1,19 @@
 //! The built-in market: deterministic per symbol and time, plausible prices and option premiums
 //! (Black–Scholes). Used by `ava dev` and the tests; no network.
+//!
+//! One source of truth per symbol and minute: a quote, the last history bar and a comparison
+//! read the same model at the same (minute-rounded) moment. Stocks follow the NYSE calendar —
+//! bars only on trading days, dated at the closing bell, the price frozen while the market is
+//! closed, expiries only on expiration days; crypto pairs trade around the clock.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
-use super::{IntegrationError, MarketData, OptionContract, OptionKind, PricePoint, Quote};
+use super::{
+    IntegrationError, MarketData, OptionContract, OptionKind, PricePoint, Quote, calendar,
+    symbols::{self, SymbolKind},
+};
 
 /// Symbols the simulated market lists, with a base price and an annual volatility.
 const UNIVERSE: &[(&str, f64, f64)] = &[
@@ -40,10 +48,12 @@ const RATE: f64 = 0.04;
 
 /// Whether `s` could be a ticker at all (1–6 letters, digits, `.` or `-`, starting with a letter).
 pub fn is_plausible_symbol(s: &str) -> bool {
-    (1..=6).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    symbols::is_plausible_stock(s)
+}
+
+/// `at` rounded down to its minute: the model's unit of "one moment".
+fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp() - at.timestamp().rem_euclid(60), 0).unwrap_or(at)
 }
 
 /// The simulated market; `pinned` prices override the model (demos, tests).
@@ -76,6 +86,11 @@ impl SimulatedMarket {
         Self { pinned }
     }
 
+    /// Whether the simulated market lists `symbol`.
+    pub fn lists(symbol: &str) -> bool {
+        Self::listing(symbol).is_ok()
+    }
+
     fn listing(symbol: &str) -> Result<(f64, f64), IntegrationError> {
         UNIVERSE
             .iter()
@@ -99,27 +114,87 @@ impl SimulatedMarket {
         Self::listing(symbol).map(|(_, v)| v).unwrap_or(0.3)
     }
 
-    /// Quote at a given time (the trait's `quote` uses now).
-    pub fn quote_at(&self, symbol: &str, at: DateTime<Utc>) -> Result<Quote, IntegrationError> {
-        let (base, _) = Self::listing(symbol)?;
-        let day_start = Utc
-            .with_ymd_and_hms(at.year(), at.month(), at.day(), 0, 0, 0)
-            .single()
-            .unwrap_or(at);
-        let previous_close = Self::price_at(symbol, base, day_start);
+    /// The model's price of `symbol` at `at` (pinned prices win), and the moment it is from: a
+    /// stock's price stands still from the closing bell to the next open.
+    fn observed(&self, symbol: &str, base: f64, at: DateTime<Utc>) -> (f64, DateTime<Utc>) {
+        let at = minute_of(at);
+        let at = match symbols::kind_of(symbol) {
+            SymbolKind::Crypto => at,
+            _ => at.min(calendar::session_close(calendar::current_session(at))),
+        };
         let price = self
             .pinned
             .get(symbol)
             .copied()
             .unwrap_or_else(|| Self::price_at(symbol, base, at));
-        let volume = 1_000_000 + (seed(symbol, (at.timestamp() / 60) as u64) % 9_000_000) as i64;
+        (price, at)
+    }
+
+    fn volume(symbol: &str, at: DateTime<Utc>) -> i64 {
+        1_000_000 + (seed(symbol, (at.timestamp() / 60) as u64) % 9_000_000) as i64
+    }
+
+    /// Quote at a given time (the trait's `quote` uses now).
+    pub fn quote_at(&self, symbol: &str, at: DateTime<Utc>) -> Result<Quote, IntegrationError> {
+        let (base, _) = Self::listing(symbol)?;
+        let (price, observed_at) = self.observed(symbol, base, at);
+        let previous_close = match symbols::kind_of(symbol) {
+            // Crypto never closes: the reference is the price 24 hours before.
+            SymbolKind::Crypto => Self::price_at(symbol, base, observed_at - Duration::days(1)),
+            _ => {
+                let session = calendar::current_session(observed_at);
+                let previous = calendar::previous_trading_day(session);
+                Self::price_at(symbol, base, calendar::session_close(previous))
+            }
+        };
         Ok(Quote {
             symbol: symbol.to_owned(),
             price,
             previous_close,
-            volume,
-            at,
+            volume: Self::volume(symbol, observed_at),
+            at: observed_at,
         })
+    }
+
+    /// Daily bars of the `days` days up to `at`, oldest first; the last is the running session,
+    /// at the same price a quote at `at` gives.
+    pub fn history_at(
+        &self,
+        symbol: &str,
+        days: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<PricePoint>, IntegrationError> {
+        let (base, _) = Self::listing(symbol)?;
+        let (last_price, last_at) = self.observed(symbol, base, at);
+        let crypto = symbols::kind_of(symbol) == SymbolKind::Crypto;
+        let today = last_at.date_naive();
+        Ok((0..i64::from(days))
+            .rev()
+            .filter_map(|back| {
+                let day = today - Duration::days(back);
+                if !crypto && !calendar::is_trading_day(day) {
+                    return None;
+                }
+                let close = if crypto {
+                    day.and_hms_opt(23, 59, 0)?.and_utc()
+                } else {
+                    calendar::session_close(day)
+                };
+                if close >= last_at {
+                    // The running (or just closed) session: the quote's own moment and price.
+                    return (day == today).then(|| PricePoint {
+                        at: last_at,
+                        price: last_price,
+                        volume: Self::volume(symbol, last_at),
+                    });
+                }
+                Some(PricePoint {
+                    at: close,
+                    price: Self::price_at(symbol, base, close),
+                    volume: Self::volume(symbol, close),
+                })
+            })
+            .collect())
     }
 
     /// Option chain as of `today` for underlying price `spot`.
@@ -135,11 +210,13 @@ impl SimulatedMarket {
         while first_friday.weekday() != Weekday::Fri {
             first_friday += Duration::days(1);
         }
+        // Weeklies expire on the Friday, or the trading day before when it is a holiday.
+        let expiry_of = |week: i64| calendar::weekly_expiry(first_friday + Duration::weeks(week));
         let low = ((spot * 0.8) / step).floor() as i64;
         let high = ((spot * 1.2) / step).ceil() as i64;
         let mut chain = Vec::new();
         for week in 0..8 {
-            let expiry = first_friday + Duration::weeks(week);
+            let expiry = expiry_of(week);
             let years = (expiry - today).num_days().max(1) as f64 / 365.0;
             for k in low..=high {
                 let strike = k as f64 * step;
@@ -151,6 +228,8 @@ impl SimulatedMarket {
                         expiry,
                         bid: round2((mid * 0.97).max(0.01)),
                         ask: round2(mid * 1.03 + 0.01),
+                        delta: None,
+                        implied_volatility: Some(sigma),
                     });
                 }
             }
@@ -165,23 +244,15 @@ impl MarketData for SimulatedMarket {
     }
 
     async fn history(&self, symbol: &str, days: u32) -> Result<Vec<PricePoint>, IntegrationError> {
-        let (base, _) = Self::listing(symbol)?;
-        let today = Utc::now().date_naive();
-        Ok((1..=i64::from(days))
-            .rev()
-            .filter_map(|back| {
-                let day = today - Duration::days(back);
-                let close = day.and_hms_opt(21, 0, 0)?.and_utc();
-                Some(PricePoint {
-                    at: close,
-                    price: Self::price_at(symbol, base, close),
-                    volume: 1_000_000 + (seed(symbol, close.timestamp() as u64) % 9_000_000) as i64,
-                })
-            })
-            .collect())
+        self.history_at(symbol, days, Utc::now())
     }
 
     async fn options_chain(&self, symbol: &str) -> Result<Vec<OptionContract>, IntegrationError> {
+        if symbols::kind_of(symbol) == SymbolKind::Crypto {
+            return Err(IntegrationError::Rejected(format!(
+                "no options are listed for {symbol}"
+            )));
+        }
         let quote = self.quote_at(symbol, Utc::now())?;
         Ok(self.chain_at(symbol, quote.price, quote.at.date_naive()))
     }
@@ -216,6 +287,8 @@ fn norm_cdf(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     #[test]
@@ -236,8 +309,9 @@ mod tests {
         let m = SimulatedMarket::default();
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let chain = m.chain_at("AAPL", 190.0, today);
+        let expiries: std::collections::BTreeSet<NaiveDate> = chain.iter().map(|c| c.expiry).collect();
         let put = |strike: f64, week: usize| {
-            let expiry = chain.iter().map(|c| c.expiry).min().unwrap() + Duration::weeks(week as i64);
+            let expiry = *expiries.iter().nth(week).unwrap();
             chain
                 .iter()
                 .find(|c| c.kind == OptionKind::Put && c.strike == strike && c.expiry == expiry)
@@ -251,6 +325,60 @@ mod tests {
         assert!(put(180.0, 1) < put(180.0, 4), "longer dated is dearer");
         assert!((1.0..8.0).contains(&put(180.0, 4)), "{}", put(180.0, 4));
         assert!((norm_cdf(0.0) - 0.5).abs() < 1e-7);
+    }
+
+    #[test]
+    fn quote_and_last_bar_agree_and_stocks_skip_closed_days() {
+        let m = SimulatedMarket::default();
+        // A Monday 2026-11-30 mid-session, a week after Thanksgiving.
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 17, 30, 42).unwrap();
+        let quote = m.quote_at("AAPL", at).unwrap();
+        let bars = m.history_at("AAPL", 10, at).unwrap();
+        let last = bars.last().unwrap();
+        assert_eq!((last.price, last.at), (quote.price, quote.at));
+        assert!(
+            bars.iter().all(|b| calendar::is_trading_day(b.at.date_naive())),
+            "{bars:?}"
+        );
+        let before = &bars[bars.len() - 2];
+        assert_eq!(
+            before.at,
+            calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap())
+        );
+        assert_eq!(
+            quote.previous_close, before.price,
+            "previous close is Friday's bar"
+        );
+        // Sunday: the price is Friday's close, the same in the quote and the last bar.
+        let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+        let quote = m.quote_at("AAPL", sunday).unwrap();
+        let bars = m.history_at("AAPL", 7, sunday).unwrap();
+        assert_eq!(bars.last().unwrap().price, quote.price);
+        assert_eq!(
+            quote.at,
+            calendar::session_close(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap())
+        );
+        // Crypto trades every day.
+        let btc = m.history_at("BTC-USDT", 7, sunday).unwrap();
+        assert_eq!(btc.len(), 7);
+        assert_eq!(
+            btc.last().unwrap().price,
+            m.quote_at("BTC-USDT", sunday).unwrap().price
+        );
+    }
+
+    #[test]
+    fn expiries_are_real_expiration_days() {
+        let m = SimulatedMarket::default();
+        // Over Christmas and New Year 2026: Fridays Dec 25 and Jan 1 are holidays.
+        let chain = m.chain_at("AAPL", 190.0, NaiveDate::from_ymd_opt(2026, 12, 20).unwrap());
+        let expiries: std::collections::BTreeSet<NaiveDate> = chain.iter().map(|c| c.expiry).collect();
+        assert!(
+            expiries.iter().all(|d| calendar::is_expiration_day(*d)),
+            "{expiries:?}"
+        );
+        assert!(expiries.contains(&NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()));
+        assert!(!expiries.contains(&NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()));
     }
 
     #[test]

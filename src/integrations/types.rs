@@ -68,6 +68,12 @@ pub struct OptionContract {
     pub bid: f64,
     /// Ask.
     pub ask: f64,
+    /// Delta, where the provider gives greeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// Implied volatility (annualised fraction), where the provider gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_volatility: Option<f64>,
 }
 
 impl OptionContract {
@@ -168,15 +174,45 @@ impl OrderRequest {
     }
 }
 
+/// Where an order stands at the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted, waiting for a fill.
+    Open,
+    /// Part of the quantity filled; the rest is still working.
+    PartiallyFilled,
+    /// Fully filled.
+    #[default]
+    Filled,
+    /// Refused by the broker or the exchange.
+    Rejected,
+    /// Cancelled or expired without (full) fill.
+    Canceled,
+}
+
+impl OrderStatus {
+    /// Whether the order can still change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Filled | Self::Rejected | Self::Canceled)
+    }
+}
+
 /// A placed order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderReceipt {
     /// The broker's order id.
     pub order_id: String,
-    /// Fill price per share.
+    /// Fill price per share (average so far; the limit price while nothing has filled).
     pub fill_price: f64,
     /// True when this idempotency key had already placed the order: nothing new was placed.
     pub duplicate: bool,
+    /// Where the order stands.
+    #[serde(default)]
+    pub status: OrderStatus,
+    /// Shares or contracts filled so far.
+    #[serde(default)]
+    pub filled_quantity: f64,
 }
 
 /// Balances of a broker account.
@@ -208,4 +244,46 @@ pub struct Position {
     pub average_price: f64,
     /// Notional exposure to the underlying: shares × price, or strike × 100 per short put.
     pub exposure: f64,
+    /// Price per share now (an option's premium per share), when known: from the broker, or
+    /// marked by [`crate::integrations::Integrations::mark_to_market`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_price: Option<f64>,
+}
+
+impl Position {
+    /// Whether this is an option (its name carries expiry and strike), not shares.
+    pub fn is_option(&self) -> bool {
+        self.instrument != self.symbol
+    }
+
+    /// Shares one unit stands for: 1, or 100 per option contract.
+    pub fn multiplier(&self) -> f64 {
+        if self.is_option() { 100.0 } else { 1.0 }
+    }
+
+    /// Value at the market price (negative for a short), when the price is known.
+    pub fn market_value(&self) -> Option<f64> {
+        self.market_price
+            .map(|p| p * self.quantity as f64 * self.multiplier())
+    }
+
+    /// Gain or loss since the position was opened, at the market price, when known.
+    pub fn unrealised_pnl(&self) -> Option<f64> {
+        self.market_price
+            .map(|p| (p - self.average_price) * self.quantity as f64 * self.multiplier())
+    }
+
+    /// `AAPL 2026-12-18 190.00P` → its contract (kind, strike, expiry); `None` for shares.
+    pub fn option_contract(&self) -> Option<(OptionKind, f64, NaiveDate)> {
+        let mut parts = self.instrument.split_whitespace();
+        let (_, expiry, tail) = (parts.next()?, parts.next()?, parts.next()?);
+        let expiry = NaiveDate::parse_from_str(expiry, "%Y-%m-%d").ok()?;
+        let (strike, kind) = tail.split_at(tail.len().checked_sub(1)?);
+        let kind = match kind {
+            "P" => OptionKind::Put,
+            "C" => OptionKind::Call,
+            _ => return None,
+        };
+        Some((kind, strike.parse().ok()?, expiry))
+    }
 }

@@ -116,6 +116,8 @@ pub const CATALOGUE: &[&str] = &[
     crate::integrations::BREAKER_STATE,
     crate::integrations::CACHE_REQUESTS,
     crate::integrations::EXTERNAL_CALLS,
+    crate::integrations::RATE_LIMIT_WAITS,
+    crate::integrations::PROVIDER_429S,
 ];
 
 const LATENCY_BUCKETS: &[f64] = &[

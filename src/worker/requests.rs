@@ -111,10 +111,10 @@ impl Worker {
             },
             Request::Portfolio => {
                 let result = async {
-                    Ok(PortfolioView {
-                        account: market.account(account_id).await?,
-                        positions: market.positions(account_id).await?,
-                    })
+                    let account = market.account(account_id).await?;
+                    let mut positions = market.positions(account_id).await?;
+                    market.mark_to_market(&mut positions).await;
+                    Ok(PortfolioView { account, positions })
                 }
                 .await;
                 Event::Portfolio { result }
@@ -127,6 +127,19 @@ impl Worker {
                 // Keyed by the event, like orders: a retried job finds the alert it already added.
                 let key = format!("{chat_id}:{event_id}");
                 let result = match market.quote(&symbol).await {
+                    // Already there: the alert would fire at once, reporting a crossing that
+                    // happened before it was set.
+                    Ok(quote) if direction.crossed(quote.price, price) => {
+                        Err(IntegrationError::Rejected(format!(
+                            "{symbol} is already at {:.2}, {} {price:.2}, so that alert would go off at once. \
+                             Pick a level it has not reached yet",
+                            quote.price,
+                            match direction {
+                                crate::conversation::Direction::Above => "at or above",
+                                crate::conversation::Direction::Below => "at or below",
+                            }
+                        )))
+                    }
                     Ok(quote) => {
                         match from_records(
                             alerts::insert(pool, chat_id, &key, &symbol, direction, price).await,

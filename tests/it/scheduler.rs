@@ -91,6 +91,23 @@ async fn the_data_collector_records_watched_symbols_for_history() {
     )
     .await;
     let history = crate::chat::last_sent_contains(&app, "<b>SPY</b>, last 7 days").await;
-    assert!(history.matches('$').count() >= 5, "a row per day: {history}");
+    // One row per NYSE session: no weekends or holidays (a holiday week has four).
+    assert!(
+        history.matches('$').count() >= 3,
+        "a row per trading day: {history}"
+    );
+    let today = chrono::Utc::now().date_naive();
+    for line in history.lines().filter(|l| l.contains('$') && !l.contains("<b>")) {
+        let day = line.trim_start_matches("<pre>").get(..6).unwrap();
+        let date = [chrono::Datelike::year(&today), chrono::Datelike::year(&today) - 1]
+            .into_iter()
+            .filter_map(|y| chrono::NaiveDate::parse_from_str(&format!("{day} {y}"), "%b %d %Y").ok())
+            .find(|d| *d <= today)
+            .unwrap();
+        assert!(
+            ava::integrations::calendar::is_trading_day(date),
+            "{date} is not a session: {history}"
+        );
+    }
     app.cleanup().await;
 }

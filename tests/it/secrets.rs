@@ -200,15 +200,19 @@ fn a_secret_in_a_config_file_stops_start_up_naming_the_key() {
 #[test]
 fn a_live_broker_without_an_allowlisted_trader_stops_start_up() {
     let live = ("AVA_BROKER__PROVIDER", "alpaca");
+    let mode = ("AVA_BROKER__MODE", "live");
     let token = ("AVA_TELEGRAM__TOKEN", "777004:T");
-    let out = ava(&["worker"], &[live, token]);
+    let out = ava(&["worker"], &[live, mode, token]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(
         stderr.contains("access.mode") && stderr.contains("allowlist"),
         "{stderr}"
     );
-    let out = ava(&["worker"], &[live, token, ("AVA_ACCESS__MODE", "allowlist")]);
+    let out = ava(
+        &["worker"],
+        &[live, mode, token, ("AVA_ACCESS__MODE", "allowlist")],
+    );
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("access.traders"), "{stderr}");

@@ -11,7 +11,7 @@ use super::super::{
     text::money,
     views,
 };
-use crate::integrations::{Instrument, IntegrationError, OrderReceipt, OrderRequest, Side};
+use crate::integrations::{Instrument, IntegrationError, OrderReceipt, OrderRequest, OrderStatus, Side};
 
 fn confirm_keyboard(key: &str) -> Vec<Vec<Button>> {
     vec![vec![
@@ -195,20 +195,39 @@ pub(crate) fn on_order_placed(state: State, result: Fetched<OrderReceipt>) -> (S
                 Some(Strategy::Wheel) => "\nWheel: if assigned, sell covered calls on the shares next.",
                 _ => "",
             };
-            (
-                State::Idle,
-                vec![Effect::send(format!(
-                    "✅ Order {} placed: {}, filled at {}.{}{extra}\n/portfolio shows your positions.",
+            let again = if receipt.duplicate {
+                " (It had already been placed; nothing new was sent.)"
+            } else {
+                ""
+            };
+            let what = proposal.order.describe();
+            let text = match receipt.status {
+                OrderStatus::Filled => format!(
+                    "✅ Order {} placed: {what}, filled at {}.{again}{extra}\n/portfolio shows your positions.",
                     receipt.order_id,
-                    proposal.order.describe(),
                     money(receipt.fill_price),
-                    if receipt.duplicate {
-                        " (It had already been placed; nothing new was sent.)"
-                    } else {
-                        ""
-                    },
-                ))],
-            )
+                ),
+                OrderStatus::PartiallyFilled => format!(
+                    "🟡 Order {} placed: {what}, partially filled ({} so far at {}); the rest is still working.{again}{extra}",
+                    receipt.order_id,
+                    receipt.filled_quantity,
+                    money(receipt.fill_price),
+                ),
+                OrderStatus::Open => format!(
+                    "🕓 Order {} sent: {what}. The broker accepted it; it is not filled yet.{again}{extra}",
+                    receipt.order_id,
+                ),
+                OrderStatus::Rejected => {
+                    format!("❌ The broker rejected order {}: {what}.", receipt.order_id)
+                }
+                OrderStatus::Canceled => {
+                    format!(
+                        "❌ Order {} was cancelled before it filled: {what}.",
+                        receipt.order_id
+                    )
+                }
+            };
+            (State::Idle, vec![Effect::send(text)])
         }
         Err(IntegrationError::Rejected(reason)) => (
             State::Idle,
