@@ -43,7 +43,7 @@ pub enum Command {
     Queues(ops::queues::QueuesArgs),
     /// A user's inbound rate limit: show or reset.
     #[command(subcommand)]
-    Limits(ops::limits::LimitsCommand),
+    Limits(ingress::limits_admin::LimitsCommand),
     /// The Postgres record: `ava store rejected list | replay` for the log rows Postgres refused.
     #[command(subcommand)]
     Store(ops::rejected::StoreCommand),
@@ -125,7 +125,7 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Limits(command) => {
-            print!("{}", ops::limits::run(&settings, command).await?);
+            print!("{}", ingress::limits_admin::run(&settings, command).await?);
             Ok(())
         }
     }

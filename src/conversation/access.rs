@@ -319,3 +319,14 @@ pub fn deep_link(bot_username: &str, order: &OrderRequest) -> Option<String> {
     let payload = if valid { payload } else { "trade".to_owned() };
     Some(format!("https://t.me/{bot_username}?start={payload}"))
 }
+
+#[cfg(test)]
+mod metric_labels {
+    use super::Attempt;
+
+    #[test]
+    fn every_attempt_has_its_access_denied_series_registered_at_zero() {
+        let names: Vec<&str> = Attempt::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names, crate::ops::metrics::ACCESS_ACTIONS);
+    }
+}

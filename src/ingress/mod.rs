@@ -8,6 +8,7 @@ mod health;
 mod inbound_limit;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod limits_admin;
 pub mod polling;
 pub mod receive;
 mod violations;

@@ -31,6 +31,9 @@ pub const BLOCKED_CHAT_SKIPS: &str = "ava_telegram_blocked_chat_skips_total";
 pub const POLLING_ERRORS: &str = "ava_polling_errors_total";
 /// Refused attempts (access control). Label: `action` (view|trade|group_trade|confirm|admin).
 pub const ACCESS_DENIED: &str = "ava_access_denied_total";
+/// The `action` label values of [`ACCESS_DENIED`] (`conversation::Attempt` names them; a test
+/// there keeps the two lists equal).
+pub const ACCESS_ACTIONS: [&str; 5] = ["view", "trade", "group_trade", "confirm", "admin"];
 /// From the ingress' receipt stamp to the reply's send, per update. Label: `lane`.
 pub const UPDATE_TO_REPLY_SECONDS: &str = "ava_update_to_reply_seconds";
 /// Jobs this worker process handled, by `kind` and `outcome` (done|retry|permanent).
@@ -218,8 +221,8 @@ fn describe() {
         "Attempts refused by access control, by action (view, trade, group_trade, confirm, admin)."
     );
     // Every series from zero, so rate() and increase() see the first refusal.
-    for attempt in crate::conversation::Attempt::ALL {
-        metrics::counter!(ACCESS_DENIED, "action" => attempt.as_str()).increment(0);
+    for action in ACCESS_ACTIONS {
+        metrics::counter!(ACCESS_DENIED, "action" => action).increment(0);
     }
 }
 
@@ -233,7 +236,12 @@ pub async fn serve_on(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {key} {addr}: {e}"))?;
     tracing::info!(%addr, "serving /metrics");
-    Ok(tokio::spawn(crate::ingress::serve(listener, router(), shutdown)))
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router())
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await?;
+        Ok(())
+    }))
 }
 
 #[cfg(test)]

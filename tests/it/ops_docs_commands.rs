@@ -70,7 +70,7 @@ async fn every_documented_operator_command_runs() {
             Command::Queues(args) if args.watch => continue,
             Command::Queues(args) => ops::queues::run(&app.settings, args).await,
             Command::Dlq(args) => ops::dlq::run(&app.settings, args).await,
-            Command::Limits(command) => ops::limits::run(&app.settings, command).await,
+            Command::Limits(command) => ava::ingress::limits_admin::run(&app.settings, command).await,
             other => panic!("`{line}` is not an operator command: {other:?}"),
         }
         .unwrap_or_else(|e| panic!("`{line}` failed: {e:#}"));
@@ -135,7 +135,7 @@ async fn limits_show_a_limited_user_and_reset_gives_a_full_bucket() {
         let Command::Limits(command) = cli.command else {
             unreachable!()
         };
-        ops::limits::run(&app.settings, command)
+        ava::ingress::limits_admin::run(&app.settings, command)
     };
     let user = 515151;
     for i in 0..app.settings.inbound_limit.burst + 1 {

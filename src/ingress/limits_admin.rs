@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use clap::Subcommand;
 
-use crate::{config::Settings, ingress::InboundLimiter};
+use super::InboundLimiter;
+use crate::config::Settings;
 
 /// `ava limits …`
 #[derive(Debug, Subcommand)]
