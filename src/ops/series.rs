@@ -186,10 +186,11 @@ pub fn register_all() {
         st::ROWS_REJECTED,
         st::SPOOL_FULL,
         st::RECORD_WAITS,
+        st::BATCH_RETRIES,
     ] {
         counter!(name).increment(0);
     }
-    for name in [st::SPOOL_ROWS, st::ROWS_HELD, st::POSTGRES_UP] {
+    for name in [st::SPOOL_ROWS, st::SPOOL_BYTES, st::ROWS_HELD, st::POSTGRES_UP] {
         gauge!(name).increment(0.0);
     }
     let _ = histogram!(st::BATCH_SECONDS);
@@ -199,6 +200,13 @@ pub fn register_all() {
         for result in ["ok", "error", "rejected_open"] {
             counter!(integrations::EXTERNAL_CALLS, "service" => *service, "result" => result).increment(0);
         }
+    }
+    // Provider limits: the providers AVA ships, and the services whose 429s are counted.
+    for provider in ["alpaca", "binance", "broker"] {
+        counter!(integrations::RATE_LIMIT_WAITS, "provider" => provider).increment(0);
+    }
+    for service in SERVICES {
+        counter!(integrations::PROVIDER_429S, "service" => *service).increment(0);
     }
     for kind in CACHE_KINDS {
         for result in ["hit", "miss"] {

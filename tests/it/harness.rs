@@ -225,12 +225,23 @@ impl TestApp {
                 .await
                 .expect("DEL");
         }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        // The app's log writer may still be finishing a batch into this schema: a deadlock with
+        // it is retried, not a failure of the test.
+        let drop = format!(
             "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
             self.settings.database.schema
-        )))
-        .execute(&self.db)
-        .await
-        .expect("drop schema");
+        );
+        for attempt in 1.. {
+            match sqlx::query(sqlx::AssertSqlSafe(drop.clone()))
+                .execute(&self.db)
+                .await
+            {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01") && attempt < 5 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("drop schema: {e}"),
+            }
+        }
     }
 }

@@ -66,7 +66,12 @@ async fn queued(settings: &ava::config::Settings) -> BTreeMap<String, Record> {
         .map(|j| {
             (
                 j.id.clone(),
-                (j.kind.clone(), j.lane, j.key.clone(), j.payload.clone()),
+                (
+                    j.kind.clone(),
+                    j.lane,
+                    j.key.clone(),
+                    crate::lambda_ingress::as_sent(&j.payload),
+                ),
             )
         })
         .collect();
